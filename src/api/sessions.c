@@ -1,0 +1,33 @@
+/*
+ * RmStartSession, RmJoinSession, RmEndSession.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "api.h"
+#include "session/key.h"
+#include "session/session.h"
+
+DWORD WINAPI RmStartSession(DWORD *pSessionHandle, DWORD dwSessionFlags, WCHAR strSessionKey[])
+{
+    RM_API_ENTER;
+    if (!pSessionHandle || !strSessionKey || dwSessionFlags != 0)
+        RM_API_RETURN(ERROR_BAD_ARGUMENTS);
+    RM_API_RETURN(rm_session_start(pSessionHandle, strSessionKey));
+}
+
+DWORD WINAPI RmJoinSession(DWORD *pSessionHandle, const WCHAR strSessionKey[])
+{
+    uint8_t key[RM_KEY_BYTES];
+    RM_API_ENTER;
+    /* A key that is not 32 hex digits and a NUL cannot be any session's: the caller passed
+     * something else, so it is an argument error rather than a failed credential. */
+    if (!pSessionHandle || !strSessionKey || rm_key_decode((const uint16_t *)strSessionKey, key) != 0)
+        RM_API_RETURN(ERROR_BAD_ARGUMENTS);
+    RM_API_RETURN(rm_session_join(key, pSessionHandle));
+}
+
+DWORD WINAPI RmEndSession(DWORD dwSessionHandle)
+{
+    RM_API_ENTER;
+    RM_API_RETURN(rm_session_end(dwSessionHandle));
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+#include "layout.h"
+
+#include <string.h>
+
+_Static_assert(sizeof(struct rm_slot) == 64, "slot layout is shared across bitnesses");
+_Static_assert(sizeof(struct rm_data_header) == 64, "data header layout is shared");
+_Static_assert(sizeof(struct rm_record_header) == 8, "record header layout is shared");
+
+void rm_store_init(struct rm_store *s)
+{
+    memset(s, 0, sizeof *s);
+    s->magic = RM_STORE_MAGIC;
+    s->version = RM_LAYOUT_VERSION;
+    s->size = (uint32_t)sizeof *s;
+    s->slot_count = RM_MAX_SESSIONS;
+    s->slot_size = (uint32_t)sizeof(struct rm_slot);
+}
+
+int rm_store_check(const struct rm_store *s)
+{
+    if (s->magic == 0 && s->version == 0 && s->size == 0 && s->slot_count == 0)
+        return RM_LAYOUT_EMPTY;
+    if (s->magic != RM_STORE_MAGIC || s->version != RM_LAYOUT_VERSION ||
+        s->size != sizeof *s || s->slot_count != RM_MAX_SESSIONS ||
+        s->slot_size != sizeof(struct rm_slot))
+        return RM_LAYOUT_CORRUPT;
+    for (uint32_t i = 0; i < RM_MAX_SESSIONS; i++) {
+        const struct rm_slot *slot = &s->slots[i];
+        if (slot->state != RM_SLOT_FREE && slot->state != RM_SLOT_LIVE)
+            return RM_LAYOUT_CORRUPT;
+        if (slot->state == RM_SLOT_LIVE && slot->generation == 0)
+            return RM_LAYOUT_CORRUPT;
+    }
+    return RM_LAYOUT_OK;
+}
+
+void rm_data_init(struct rm_data_header *h, uint32_t slot, uint32_t generation, uint32_t reserve,
+                  uint32_t committed)
+{
+    memset(h, 0, sizeof *h);
+    h->magic = RM_DATA_MAGIC;
+    h->version = RM_LAYOUT_VERSION;
+    h->slot = slot;
+    h->generation = generation;
+    h->reserve = reserve;
+    h->committed = committed;
+    h->used = (uint32_t)sizeof *h;
+}
+
+int rm_data_check(const struct rm_data_header *h, uint32_t slot, uint32_t generation,
+                  uint32_t view_size)
+{
+    if (h->magic != RM_DATA_MAGIC || h->version != RM_LAYOUT_VERSION || h->slot != slot ||
+        h->generation != generation)
+        return RM_LAYOUT_CORRUPT;
+    if (h->reserve != view_size || h->committed > view_size ||
+        h->committed % RM_DATA_COMMIT_STEP != 0)
+        return RM_LAYOUT_CORRUPT;
+    if (h->used < sizeof *h || h->used > h->committed || h->used % 8 != 0)
+        return RM_LAYOUT_CORRUPT;
+    return RM_LAYOUT_OK;
+}
+
+static uint32_t pad8(uint32_t n)
+{
+    return (n + 7u) & ~7u;
+}
+
+uint32_t rm_record_size(uint32_t type, uint32_t nchars)
+{
+    switch (type) {
+    case RM_REC_FILE:
+    case RM_REC_SERVICE:
+        if (nchars == 0 || nchars > RM_MAX_TEXT)
+            return 0;
+        return pad8((uint32_t)sizeof(struct rm_record_header) + 4u + 2u * (nchars + 1u));
+    case RM_REC_PROCESS:
+        return pad8((uint32_t)sizeof(struct rm_record_header) + 12u);
+    default:
+        return 0;
+    }
+}
+
+void rm_record_write_text(void *dst, uint32_t type, const uint16_t *text, uint32_t nchars)
+{
+    struct rm_record_header h = {(uint16_t)type, 0, rm_record_size(type, nchars)};
+    uint8_t *p = dst;
+    uint16_t nul = 0;
+    memset(p, 0, h.size);
+    memcpy(p, &h, sizeof h);
+    memcpy(p + sizeof h, &nchars, 4);
+    memcpy(p + sizeof h + 4, text, 2u * nchars);
+    memcpy(p + sizeof h + 4 + 2u * nchars, &nul, 2);
+}
+
+void rm_record_write_process(void *dst, uint32_t pid, uint32_t time_lo, uint32_t time_hi)
+{
+    struct rm_record_header h = {RM_REC_PROCESS, 0, rm_record_size(RM_REC_PROCESS, 0)};
+    uint32_t v[3] = {pid, time_lo, time_hi};
+    uint8_t *p = dst;
+    memset(p, 0, h.size);
+    memcpy(p, &h, sizeof h);
+    memcpy(p + sizeof h, v, sizeof v);
+}
+
+int rm_record_next(const void *view, uint32_t used, uint32_t *offset, struct rm_record *out)
+{
+    const uint8_t *base = view;
+    uint32_t off = *offset;
+    struct rm_record_header h;
+
+    if (off == used)
+        return 0;
+    if (off > used || off % 8 != 0 || used - off < sizeof h)
+        return RM_LAYOUT_CORRUPT;
+    /* Copy before checking: another process may rewrite the bytes while we look at them. */
+    memcpy(&h, base + off, sizeof h);
+    if (h.size < sizeof h || h.size % 8 != 0 || h.size > used - off)
+        return RM_LAYOUT_CORRUPT;
+
+    memset(out, 0, sizeof *out);
+    out->type = h.type;
+    out->offset = off;
+    out->size = h.size;
+    switch (h.type) {
+    case RM_REC_FILE:
+    case RM_REC_SERVICE: {
+        uint32_t n;
+        memcpy(&n, base + off + sizeof h, 4);
+        if (rm_record_size(h.type, n) != h.size)
+            return RM_LAYOUT_CORRUPT;
+        out->nchars = n;
+        out->text = (const uint16_t *)(const void *)(base + off + sizeof h + 4);
+        break;
+    }
+    case RM_REC_PROCESS: {
+        uint32_t v[3];
+        if (h.size != rm_record_size(RM_REC_PROCESS, 0))
+            return RM_LAYOUT_CORRUPT;
+        memcpy(v, base + off + sizeof h, sizeof v);
+        out->pid = v[0];
+        out->time_lo = v[1];
+        out->time_hi = v[2];
+        break;
+    }
+    default:
+        return RM_LAYOUT_CORRUPT;
+    }
+    *offset = off + h.size;
+    return 1;
+}

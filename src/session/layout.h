@@ -1,0 +1,119 @@
+/*
+ * Layout of the shared session state (pure: no OS calls, builds on Linux for fuzzing).
+ *
+ * Two kinds of section, both per user:
+ *   - the store: a fixed table of RM_MAX_SESSIONS slots (owner, key, generation);
+ *   - one data section per live session, reserved at RM_DATA_RESERVE bytes and committed as
+ *     it fills, holding an append-only log of registration records.
+ * The data section is created by the session's owner and lives exactly as long as the owner
+ * holds it, which is as long as the session can be used; joined processes commit pages into
+ * the same section, so nothing they register can vanish when they exit.
+ *
+ * Every field is untrusted input (DESIGN §5): another process of the same user can write
+ * anything here. Readers validate before use and copy out what they keep.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef RM_LAYOUT_H
+#define RM_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RM_MAX_SESSIONS 64u
+
+#define RM_STORE_MAGIC 0x53524d52u /* "RMRS" */
+#define RM_DATA_MAGIC 0x44524d52u  /* "RMRD" */
+#define RM_LAYOUT_VERSION 1u
+
+enum rm_slot_state { RM_SLOT_FREE = 0, RM_SLOT_LIVE = 1 };
+
+struct rm_slot {
+    uint32_t state;      /* enum rm_slot_state */
+    uint32_t generation; /* bumped at every start and end; 0 is never live */
+    uint32_t owner_pid;
+    uint32_t owner_time_lo; /* owner's creation FILETIME: PID alone can be reused */
+    uint32_t owner_time_hi;
+    uint32_t flags;
+    uint8_t key[16];
+    uint32_t reserved[6];
+};
+
+struct rm_store {
+    uint32_t magic;
+    uint32_t version;
+    uint32_t size; /* sizeof(struct rm_store) */
+    uint32_t slot_count;
+    uint32_t slot_size;
+    uint32_t sequence; /* bumped on every change, for observers */
+    uint32_t reserved[2];
+    struct rm_slot slots[RM_MAX_SESSIONS];
+};
+
+/* Registration storage of one session. 128 MiB of address space, committed on demand: enough
+ * for 100,000 paths of 600 characters, and small enough for a 32-bit installer to map. */
+#define RM_DATA_RESERVE (128u << 20)
+#define RM_DATA_COMMIT_STEP (64u << 10)
+
+struct rm_data_header {
+    uint32_t magic;
+    uint32_t version;
+    uint32_t slot;
+    uint32_t generation;
+    uint32_t reserve;   /* bytes of the section */
+    uint32_t committed; /* bytes committed so far, a multiple of RM_DATA_COMMIT_STEP */
+    uint32_t used;      /* end of the record log; records are visible once below it */
+    uint32_t count[3];  /* records of each kind, informational */
+    uint32_t sequence;  /* bumped on every append */
+    uint32_t reserved[5];
+};
+
+enum rm_record_type { RM_REC_FILE = 1, RM_REC_PROCESS = 2, RM_REC_SERVICE = 3 };
+
+/* A record: this header, then the payload, padded to 8 bytes.
+ * FILE/SERVICE payload: uint32_t nchars; uint16_t text[nchars]; uint16_t 0.
+ * PROCESS payload: uint32_t pid, time_lo, time_hi. */
+struct rm_record_header {
+    uint16_t type;
+    uint16_t flags;
+    uint32_t size;
+};
+
+/* Longest string a record may hold: the Win32 path limit. */
+#define RM_MAX_TEXT 32767u
+
+/* A record as read back: copied scalars, a pointer into the view for the text. */
+struct rm_record {
+    uint32_t type;
+    uint32_t offset; /* of the record header */
+    uint32_t size;
+    uint32_t nchars;
+    const uint16_t *text; /* FILE/SERVICE: nchars units, inside the view */
+    uint32_t pid, time_lo, time_hi;
+};
+
+enum rm_layout_status { RM_LAYOUT_OK = 0, RM_LAYOUT_EMPTY = 1, RM_LAYOUT_CORRUPT = -1 };
+
+void rm_store_init(struct rm_store *s);
+/* OK, EMPTY (all-zero header: never initialised) or CORRUPT. Checks every slot too. */
+int rm_store_check(const struct rm_store *s);
+
+void rm_data_init(struct rm_data_header *h, uint32_t slot, uint32_t generation, uint32_t reserve,
+                  uint32_t committed);
+/* Validates the header against what this process knows: the slot/generation it opened and the
+ * size it mapped. */
+int rm_data_check(const struct rm_data_header *h, uint32_t slot, uint32_t generation,
+                  uint32_t view_size);
+
+/* Bytes a record takes (header + payload + padding); 0 when nchars is out of range. */
+uint32_t rm_record_size(uint32_t type, uint32_t nchars);
+/* Writes a record at dst (which must have rm_record_size bytes). */
+void rm_record_write_text(void *dst, uint32_t type, const uint16_t *text, uint32_t nchars);
+void rm_record_write_process(void *dst, uint32_t pid, uint32_t time_lo, uint32_t time_hi);
+
+/* Reads the record at *offset (from the view start) if it lies wholly below `used`, which the
+ * caller has already checked against its own view size. Returns 1 and advances *offset, 0 at
+ * the end of the log, RM_LAYOUT_CORRUPT for anything malformed. */
+int rm_record_next(const void *view, uint32_t used, uint32_t *offset, struct rm_record *out);
+
+#endif

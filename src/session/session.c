@@ -1,0 +1,448 @@
+/*
+ * Sessions as one process sees them (see session.h).
+ *
+ * Locking: the store mutex (cross-process, bounded wait) is always taken first and protects
+ * both the shared slots and every local entry's contents; local_lock only guards the table's
+ * allocation against concurrent lookups and is never held while waiting for anything.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "session.h"
+
+#include <string.h>
+
+#include "layout.h"
+#include "regindex.h"
+#include "store.h"
+#include "sys/sys.h"
+
+struct rm_local {
+    int in_use;
+    int owner;
+    DWORD handle;
+    uint32_t slot, generation;
+    struct rm_data data;
+    struct rm_index index; /* everything registered, as far as `parsed` */
+    uint32_t parsed;
+};
+
+static struct rm_local locals[RM_MAX_LOCAL_HANDLES];
+static SRWLOCK local_lock = SRWLOCK_INIT;
+
+static void *index_alloc(size_t n)
+{
+    return rm_sys.alloc(n);
+}
+
+static void index_free(void *p)
+{
+    rm_sys.free(p);
+}
+
+/* Slot, table index and generation in one DWORD: a stale or foreign handle almost never
+ * decodes to a live entry of ours, and never to 0xFFFFFFFF (callers' "no session" sentinel). */
+static DWORD encode_handle(uint32_t slot, uint32_t index, uint32_t generation)
+{
+    return slot | index << 6 | (generation & 0x7fffu) << 16;
+}
+
+static struct rm_local *lookup(DWORD handle)
+{
+    uint32_t i = (handle >> 6) & 0xffu;
+    struct rm_local *e = NULL;
+    AcquireSRWLockShared(&local_lock);
+    if (i < RM_MAX_LOCAL_HANDLES && locals[i].in_use && locals[i].handle == handle)
+        e = &locals[i];
+    ReleaseSRWLockShared(&local_lock);
+    return e;
+}
+
+static struct rm_local *alloc_local(void)
+{
+    struct rm_local *e = NULL;
+    AcquireSRWLockExclusive(&local_lock);
+    for (uint32_t i = 0; i < RM_MAX_LOCAL_HANDLES && !e; i++)
+        if (!locals[i].in_use) {
+            e = &locals[i];
+            memset(e, 0, sizeof *e);
+            e->in_use = 1;
+            rm_index_init(&e->index, index_alloc, index_free);
+        }
+    ReleaseSRWLockExclusive(&local_lock);
+    return e;
+}
+
+static void free_local(struct rm_local *e)
+{
+    rm_data_close(&e->data);
+    rm_index_clear(&e->index);
+    AcquireSRWLockExclusive(&local_lock);
+    memset(e, 0, sizeof *e);
+    ReleaseSRWLockExclusive(&local_lock);
+}
+
+static int slot_is(const struct rm_slot *s, uint32_t generation)
+{
+    return s->state == RM_SLOT_LIVE && s->generation == generation;
+}
+
+static int owned_by_self(const struct rm_slot *s)
+{
+    DWORD pid;
+    FILETIME t;
+    rm_self_identity(&pid, &t);
+    return s->owner_pid == pid && s->owner_time_lo == t.dwLowDateTime && s->owner_time_hi == t.dwHighDateTime;
+}
+
+static void free_slot(struct rm_store *st, uint32_t i)
+{
+    struct rm_slot *s = &st->slots[i];
+    uint32_t next = s->generation + 1;
+    memset(s, 0, sizeof *s);
+    s->generation = next ? next : 1;
+    st->sequence++;
+}
+
+/* Takes the store lock and resolves handle to a live entry. On success the lock is held. */
+static DWORD lock_entry(DWORD handle, struct rm_store **st, struct rm_local **out)
+{
+    if (!lookup(handle))
+        return ERROR_INVALID_HANDLE;
+    DWORD err = rm_store_lock(st);
+    if (err)
+        return err;
+    struct rm_local *e = lookup(handle); /* again: another thread may have ended it meanwhile */
+    if (!e) {
+        rm_store_unlock();
+        return ERROR_INVALID_HANDLE;
+    }
+    const struct rm_slot *s = &(*st)->slots[e->slot];
+    if (!slot_is(s, e->generation) || (e->owner && !owned_by_self(s))) {
+        /* The session ended (or its owner died and the slot was reused): this handle is dead
+         * for good, so let it go. */
+        free_local(e);
+        rm_store_unlock();
+        return ERROR_INVALID_HANDLE;
+    }
+    *out = e;
+    return ERROR_SUCCESS;
+}
+
+/* Frees the slots of owners that died without RmEndSession. Liveness is checked with the lock
+ * released (it opens processes), then each slot is freed only if nothing changed meanwhile. */
+static void reclaim_dead_owners(void)
+{
+    struct rm_slot seen[RM_MAX_SESSIONS];
+    int dead[RM_MAX_SESSIONS] = {0}, any = 0;
+    struct rm_store *st;
+
+    if (rm_store_lock(&st))
+        return;
+    memcpy(seen, st->slots, sizeof seen);
+    rm_store_unlock();
+
+    for (uint32_t i = 0; i < RM_MAX_SESSIONS; i++) {
+        if (seen[i].state != RM_SLOT_LIVE || owned_by_self(&seen[i]))
+            continue;
+        FILETIME t = {seen[i].owner_time_lo, seen[i].owner_time_hi};
+        if (rm_process_state(seen[i].owner_pid, &t) == RM_PROC_GONE)
+            dead[i] = any = 1;
+    }
+    if (!any || rm_store_lock(&st))
+        return;
+    for (uint32_t i = 0; i < RM_MAX_SESSIONS; i++)
+        if (dead[i] && memcmp(&st->slots[i], &seen[i], sizeof seen[i]) == 0)
+            free_slot(st, i);
+    rm_store_unlock();
+}
+
+DWORD rm_session_start(DWORD *handle, WCHAR key_text[RM_KEY_CHARS + 1])
+{
+    uint8_t key[RM_KEY_BYTES];
+    struct rm_store *st;
+    DWORD pid;
+    FILETIME me;
+
+    if (!rm_sys.random_bytes(key, sizeof key))
+        return ERROR_WRITE_FAULT;
+    reclaim_dead_owners();
+    rm_self_identity(&pid, &me);
+
+    DWORD err = rm_store_lock(&st);
+    if (err)
+        return err;
+    uint32_t i = 0;
+    while (i < RM_MAX_SESSIONS && st->slots[i].state != RM_SLOT_FREE)
+        i++;
+    struct rm_local *e = i < RM_MAX_SESSIONS ? alloc_local() : NULL;
+    if (!e) {
+        rm_store_unlock();
+        return ERROR_MAX_SESSIONS_REACHED;
+    }
+    struct rm_slot *s = &st->slots[i];
+    uint32_t generation = s->generation + 1 ? s->generation + 1 : 1;
+    err = rm_data_create(i, generation, &e->data);
+    if (err) {
+        free_local(e);
+        rm_store_unlock();
+        return err;
+    }
+    s->generation = generation;
+    s->owner_pid = pid;
+    s->owner_time_lo = me.dwLowDateTime;
+    s->owner_time_hi = me.dwHighDateTime;
+    memcpy(s->key, key, sizeof key);
+    s->state = RM_SLOT_LIVE;
+    st->sequence++;
+
+    e->owner = 1;
+    e->slot = i;
+    e->generation = generation;
+    e->parsed = (uint32_t)sizeof(struct rm_data_header);
+    e->handle = encode_handle(i, (uint32_t)(e - locals), generation);
+    rm_store_unlock();
+
+    rm_key_encode(key, (uint16_t *)key_text);
+    *handle = e->handle;
+    return ERROR_SUCCESS;
+}
+
+static int find_key(const struct rm_store *st, const uint8_t key[RM_KEY_BYTES], struct rm_slot *copy)
+{
+    for (uint32_t i = 0; i < RM_MAX_SESSIONS; i++) {
+        const struct rm_slot *s = &st->slots[i];
+        unsigned diff = 0;
+        for (int k = 0; k < RM_KEY_BYTES; k++) /* no early exit: the key is a credential */
+            diff |= s->key[k] ^ key[k];
+        if (s->state == RM_SLOT_LIVE && !diff) {
+            *copy = *s;
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+DWORD rm_session_join(const uint8_t key[RM_KEY_BYTES], DWORD *handle)
+{
+    struct rm_store *st;
+    struct rm_slot seen;
+
+    DWORD err = rm_store_lock(&st);
+    if (err)
+        return err;
+    int i = find_key(st, key, &seen);
+    rm_store_unlock();
+    if (i < 0)
+        return ERROR_SESSION_CREDENTIAL_CONFLICT;
+
+    FILETIME owner = {seen.owner_time_lo, seen.owner_time_hi};
+    int gone = rm_process_state(seen.owner_pid, &owner) == RM_PROC_GONE;
+
+    if ((err = rm_store_lock(&st)))
+        return err;
+    if (memcmp(&st->slots[i], &seen, sizeof seen) != 0) {
+        rm_store_unlock();
+        return ERROR_SESSION_CREDENTIAL_CONFLICT;
+    }
+    if (gone) { /* its owner died: the session is over, whatever the key says */
+        free_slot(st, (uint32_t)i);
+        rm_store_unlock();
+        return ERROR_SESSION_CREDENTIAL_CONFLICT;
+    }
+    struct rm_local *e = alloc_local();
+    if (!e) {
+        rm_store_unlock();
+        return ERROR_MAX_SESSIONS_REACHED;
+    }
+    err = rm_data_open((uint32_t)i, seen.generation, &e->data);
+    if (err) {
+        free_local(e);
+        rm_store_unlock();
+        return err;
+    }
+    e->slot = (uint32_t)i;
+    e->generation = seen.generation;
+    e->parsed = (uint32_t)sizeof(struct rm_data_header);
+    e->handle = encode_handle(e->slot, (uint32_t)(e - locals), e->generation);
+    rm_store_unlock();
+    *handle = e->handle;
+    return ERROR_SUCCESS;
+}
+
+DWORD rm_session_end(DWORD handle)
+{
+    struct rm_store *st;
+    struct rm_local *e;
+    DWORD err = lock_entry(handle, &st, &e);
+    if (err)
+        return err;
+    /* The owner ends the session for everyone; a joined process only leaves it. */
+    if (e->owner)
+        free_slot(st, e->slot);
+    free_local(e);
+    rm_store_unlock();
+    return ERROR_SUCCESS;
+}
+
+DWORD rm_session_check(DWORD handle, BOOL need_owner)
+{
+    struct rm_store *st;
+    struct rm_local *e;
+    DWORD err = lock_entry(handle, &st, &e);
+    if (err)
+        return err;
+    if (need_owner && !e->owner)
+        err = ERROR_SESSION_CREDENTIAL_CONFLICT;
+    rm_store_unlock();
+    return err;
+}
+
+/* Brings the local index up to the end of the shared log, validating every record. */
+static DWORD catch_up(struct rm_local *e)
+{
+    struct rm_data_header *h = e->data.view;
+    if (rm_data_check(h, e->slot, e->generation, RM_DATA_RESERVE) != RM_LAYOUT_OK)
+        return ERROR_WRITE_FAULT;
+    uint32_t used = h->used; /* read once: the checks above hold for this value */
+    if (used > h->reserve || used < e->parsed)
+        return ERROR_WRITE_FAULT;
+    DWORD err = rm_data_commit(&e->data, used);
+    if (err)
+        return err;
+    struct rm_record r;
+    int rc;
+    while ((rc = rm_record_next(h, used, &e->parsed, &r)) == 1) {
+        int added = r.type == RM_REC_PROCESS ? rm_index_add_process(&e->index, r.pid, r.time_lo, r.time_hi)
+                                             : rm_index_add_text(&e->index, r.type, r.text, r.nchars);
+        if (added < 0)
+            return ERROR_OUTOFMEMORY;
+    }
+    return rc == 0 ? ERROR_SUCCESS : ERROR_WRITE_FAULT;
+}
+
+/* After a failed change the local index may hold items the log doesn't: rebuild it next time. */
+static void forget_index(struct rm_local *e)
+{
+    rm_index_clear(&e->index);
+    e->parsed = (uint32_t)sizeof(struct rm_data_header);
+}
+
+static DWORD append_locked(struct rm_local *e, const struct rm_batch *b)
+{
+    uint32_t total = b->nfiles + b->nprocs + b->nservices;
+    uint8_t *fresh = rm_alloc_zero(total ? total : 1);
+    uint64_t bytes = 0;
+    DWORD err = ERROR_SUCCESS;
+    if (!fresh)
+        return ERROR_OUTOFMEMORY;
+
+    /* Pass 1: what is new (the index also collapses duplicates inside this batch). */
+    for (uint32_t i = 0; i < total && !err; i++) {
+        int added;
+        uint32_t type, nchars = 0;
+        if (i < b->nfiles) {
+            type = RM_REC_FILE;
+            nchars = b->files[i].nchars;
+            added = rm_index_add_text(&e->index, type, b->files[i].text, nchars);
+        } else if (i < b->nfiles + b->nprocs) {
+            const RM_UNIQUE_PROCESS *p = &b->procs[i - b->nfiles];
+            type = RM_REC_PROCESS;
+            added = rm_index_add_process(&e->index, p->dwProcessId, p->ProcessStartTime.dwLowDateTime,
+                                         p->ProcessStartTime.dwHighDateTime);
+        } else {
+            const struct rm_text *s = &b->services[i - b->nfiles - b->nprocs];
+            type = RM_REC_SERVICE;
+            nchars = s->nchars;
+            added = rm_index_add_text(&e->index, type, s->text, nchars);
+        }
+        if (added < 0)
+            err = ERROR_OUTOFMEMORY;
+        else if (added) {
+            fresh[i] = 1;
+            bytes += rm_record_size(type, nchars);
+        }
+    }
+
+    /* Pass 2: room for all of it, or nothing is written. */
+    struct rm_data_header *h = e->data.view;
+    uint32_t at = h->used;
+    if (!err && bytes > (uint64_t)RM_DATA_RESERVE - at)
+        err = ERROR_OUTOFMEMORY;
+    if (!err)
+        err = rm_data_commit(&e->data, at + (uint32_t)bytes);
+    if (!err) {
+        uint8_t *base = (uint8_t *)h;
+        for (uint32_t i = 0; i < total; i++) {
+            if (!fresh[i])
+                continue;
+            if (i < b->nfiles) {
+                rm_record_write_text(base + at, RM_REC_FILE, b->files[i].text, b->files[i].nchars);
+                at += rm_record_size(RM_REC_FILE, b->files[i].nchars);
+                h->count[0]++;
+            } else if (i < b->nfiles + b->nprocs) {
+                const RM_UNIQUE_PROCESS *p = &b->procs[i - b->nfiles];
+                rm_record_write_process(base + at, p->dwProcessId, p->ProcessStartTime.dwLowDateTime,
+                                        p->ProcessStartTime.dwHighDateTime);
+                at += rm_record_size(RM_REC_PROCESS, 0);
+                h->count[1]++;
+            } else {
+                const struct rm_text *s = &b->services[i - b->nfiles - b->nprocs];
+                rm_record_write_text(base + at, RM_REC_SERVICE, s->text, s->nchars);
+                at += rm_record_size(RM_REC_SERVICE, s->nchars);
+                h->count[2]++;
+            }
+        }
+        if (h->committed < e->data.committed)
+            h->committed = e->data.committed;
+        MemoryBarrier(); /* records first, then the end marker that publishes them */
+        h->used = at;
+        h->sequence++;
+        e->parsed = at;
+    }
+    rm_sys.free(fresh);
+    if (err)
+        forget_index(e);
+    return err;
+}
+
+DWORD rm_session_register(DWORD handle, const struct rm_batch *batch)
+{
+    struct rm_store *st;
+    struct rm_local *e;
+    DWORD err = lock_entry(handle, &st, &e);
+    if (err)
+        return err;
+    err = catch_up(e);
+    if (!err)
+        err = append_locked(e, batch);
+    else
+        forget_index(e);
+    rm_store_unlock();
+    return err;
+}
+
+DWORD rm_session_counts(DWORD handle, uint32_t counts[3])
+{
+    struct rm_store *st;
+    struct rm_local *e;
+    DWORD err = lock_entry(handle, &st, &e);
+    if (err)
+        return err;
+    err = catch_up(e);
+    if (!err) {
+        counts[0] = (uint32_t)e->index.kind_count[RM_REC_FILE];
+        counts[1] = (uint32_t)e->index.kind_count[RM_REC_PROCESS];
+        counts[2] = (uint32_t)e->index.kind_count[RM_REC_SERVICE];
+    } else
+        forget_index(e);
+    rm_store_unlock();
+    return err;
+}
+
+void rm_session_reset_process_state(void)
+{
+    for (uint32_t i = 0; i < RM_MAX_LOCAL_HANDLES; i++)
+        if (locals[i].in_use)
+            free_local(&locals[i]);
+    rm_store_reset();
+}

@@ -1,0 +1,55 @@
+/*
+ * Sessions as one process sees them: handles, roles and registrations (DESIGN §2 session/).
+ *
+ * A handle is valid only in a process that started or joined its session: it names an entry
+ * of this process's own table, and that entry must still match the slot and generation in
+ * the shared store. Everything returns Win32 error codes, which the API passes through.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef RM_SESSION_H
+#define RM_SESSION_H
+
+#include <windows.h>
+#include <stdint.h>
+
+#include <restartmanager.h>
+
+#include "key.h"
+
+/* Per-process limit on open handles (started + joined). */
+#define RM_MAX_LOCAL_HANDLES 256u
+/* Per call: an installer registers in batches; anything larger than this is a caller bug (and
+ * a count we cannot check against the array it describes). */
+#define RM_MAX_PER_CALL (1u << 20)
+
+DWORD rm_session_start(DWORD *handle, WCHAR key_text[RM_KEY_CHARS + 1]);
+DWORD rm_session_join(const uint8_t key[RM_KEY_BYTES], DWORD *handle);
+DWORD rm_session_end(DWORD handle);
+
+/* Checks that handle is live in this process; with need_owner, that this process started it
+ * (ERROR_SESSION_CREDENTIAL_CONFLICT otherwise). */
+DWORD rm_session_check(DWORD handle, BOOL need_owner);
+
+/* Normalised registrations of one call (see normalize.h), all-or-nothing. */
+struct rm_text {
+    const uint16_t *text;
+    uint32_t nchars;
+};
+struct rm_batch {
+    struct rm_text *files;
+    uint32_t nfiles;
+    const RM_UNIQUE_PROCESS *procs;
+    uint32_t nprocs;
+    struct rm_text *services;
+    uint32_t nservices;
+};
+DWORD rm_session_register(DWORD handle, const struct rm_batch *batch);
+
+/* What the session holds, counted by kind (files, processes, services), for callers and tests. */
+DWORD rm_session_counts(DWORD handle, uint32_t counts[3]);
+
+/* Drops every local handle and store object (unit tests, after swapping the OS table). */
+void rm_session_reset_process_state(void);
+
+#endif

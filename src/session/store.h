@@ -1,0 +1,43 @@
+/*
+ * The per-user session store: one named section holding the slot table, one named mutex
+ * guarding it, and one data section per live session (layout.h).
+ *
+ * Names live in the Local\ namespace and carry the user's SID, and every object is created
+ * with an owner-only DACL, so the store is per user and no other user can read or join.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef RM_STORE_H
+#define RM_STORE_H
+
+#include <windows.h>
+
+#include "layout.h"
+
+/* How long any call waits for another process to finish with the store. */
+#define RM_LOCK_TIMEOUT_MS 5000u
+
+/* Opens the store on first use, takes the mutex (bounded: ERROR_SEM_TIMEOUT), initialises an
+ * empty store and validates it (ERROR_WRITE_FAULT when corrupted). On success the caller holds
+ * the lock and must call rm_store_unlock. */
+DWORD rm_store_lock(struct rm_store **store);
+void rm_store_unlock(void);
+
+/* One session's data section. */
+struct rm_data {
+    HANDLE section;
+    struct rm_data_header *view;
+    uint32_t committed; /* bytes this process has made accessible */
+};
+
+/* Creates (owner) or opens (joiner) the data section of slot/generation; caller holds the lock. */
+DWORD rm_data_create(uint32_t slot, uint32_t generation, struct rm_data *d);
+DWORD rm_data_open(uint32_t slot, uint32_t generation, struct rm_data *d);
+void rm_data_close(struct rm_data *d);
+/* Makes [0, upto) accessible in this view, committing pages as needed (ERROR_OUTOFMEMORY). */
+DWORD rm_data_commit(struct rm_data *d, uint32_t upto);
+
+/* Forgets the process-wide store objects (for unit tests that swap the OS table). */
+void rm_store_reset(void);
+
+#endif
