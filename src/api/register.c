@@ -22,13 +22,15 @@ static DWORD normalize_all(UINT nFiles, LPCWSTR files[], UINT nServices, LPCWSTR
 {
     WCHAR *scratch = NULL;
     DWORD err = ERROR_SUCCESS;
+    struct rm_path_env env;
+    rm_path_env_init(&env);
     b->files = nFiles ? rm_alloc_zero(nFiles * sizeof *b->files) : NULL;
     b->services = nServices ? rm_alloc_zero(nServices * sizeof *b->services) : NULL;
     scratch = nFiles ? rm_sys.alloc(RM_PATH_SCRATCH * sizeof(WCHAR)) : NULL;
     if ((nFiles && (!b->files || !scratch)) || (nServices && !b->services))
         err = ERROR_OUTOFMEMORY;
     for (UINT i = 0; i < nFiles && !err; i++) {
-        err = rm_normalize_file(files[i], scratch, &b->files[i]);
+        err = rm_normalize_file(files[i], &env, scratch, &b->files[i]);
         b->nfiles = i + !err;
     }
     for (UINT i = 0; i < nServices && !err; i++) {

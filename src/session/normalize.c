@@ -19,7 +19,7 @@ static DWORD copy_out(const WCHAR *text, size_t n, struct rm_text *out)
     return ERROR_SUCCESS;
 }
 
-DWORD rm_normalize_file(const WCHAR *name, WCHAR *scratch, struct rm_text *out)
+DWORD rm_normalize_file(const WCHAR *name, const struct rm_path_env *env, WCHAR *scratch, struct rm_text *out)
 {
     if (!name)
         return ERROR_BAD_ARGUMENTS;
@@ -40,10 +40,8 @@ DWORD rm_normalize_file(const WCHAR *name, WCHAR *scratch, struct rm_text *out)
     if (n == 0 || n >= RM_PATH_SCRATCH - 1)
         return ERROR_BAD_ARGUMENTS;
     size_t full = n;
-    if (rm_is_wow64()) {
-        const WCHAR *windir = rm_windows_dir();
-        full = rm_path_wow64_native((uint16_t *)scratch, full, (const uint16_t *)windir, wcslen(windir));
-    }
+    if (env->wow64)
+        full = rm_path_wow64_native((uint16_t *)scratch, full, (const uint16_t *)env->windir, wcslen(env->windir));
     if (full == 0 || full > RM_MAX_TEXT)
         return ERROR_BAD_ARGUMENTS;
     return copy_out(scratch, full, out);

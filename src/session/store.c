@@ -12,18 +12,20 @@
 
 #define RM_STORE_VIEW ((sizeof(struct rm_store) + 4095u) & ~(size_t)4095u)
 
+const WCHAR *rm_store_prefix = L"rstrtmgr.v1";
+
 static SRWLOCK open_lock = SRWLOCK_INIT;
 static HANDLE store_mutex;
 static HANDLE store_section;
 static struct rm_store *store_view;
 
-/* "Local\rstrtmgr.v1.<SID><suffix>" */
+/* "Local\<prefix>.<SID><suffix>" */
 static DWORD object_name(WCHAR *buf, size_t cap, const WCHAR *suffix)
 {
     const WCHAR *sid = rm_user_sid();
     if (!sid)
         return ERROR_WRITE_FAULT;
-    int n = _snwprintf(buf, cap, L"Local\\rstrtmgr.v1.%ls%ls", sid, suffix);
+    int n = _snwprintf(buf, cap, L"Local\\%ls.%ls%ls", rm_store_prefix, sid, suffix);
     return n < 0 || (size_t)n >= cap ? ERROR_WRITE_FAULT : ERROR_SUCCESS;
 }
 

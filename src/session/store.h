@@ -37,6 +37,10 @@ void rm_data_close(struct rm_data *d);
 /* Makes [0, upto) accessible in this view, committing pages as needed (ERROR_OUTOFMEMORY). */
 DWORD rm_data_commit(struct rm_data *d, uint32_t upto);
 
+/* Name prefix of every store object ("rstrtmgr.v1"). Unit tests point it at a private name so
+ * they can corrupt and fake their own store without touching anyone else's sessions. */
+extern const WCHAR *rm_store_prefix;
+
 /* Forgets the process-wide store objects (for unit tests that swap the OS table). */
 void rm_store_reset(void);
 

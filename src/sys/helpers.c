@@ -100,31 +100,13 @@ const SECURITY_ATTRIBUTES *rm_owner_only_sa(void)
     return owner_sa.nLength ? &owner_sa : NULL;
 }
 
-BOOL rm_is_wow64(void)
+void rm_path_env_init(struct rm_path_env *env)
 {
-    static LONG state; /* 0 unknown, 1 no, 2 yes */
-    LONG s = InterlockedCompareExchange(&state, 0, 0);
-    if (!s) {
-        BOOL wow = FALSE;
-        if (!rm_sys.IsWow64Process(GetCurrentProcess(), &wow))
-            wow = FALSE;
-        s = wow ? 2 : 1;
-        InterlockedExchange(&state, s);
-    }
-    return s == 2;
-}
-
-const WCHAR *rm_windows_dir(void)
-{
-    static WCHAR dir[MAX_PATH + 1];
-    static LONG done;
-    if (!InterlockedCompareExchange(&done, 0, 0)) {
-        UINT n = rm_sys.GetSystemWindowsDirectoryW(dir, MAX_PATH);
-        if (n == 0 || n >= MAX_PATH)
-            dir[0] = 0;
-        InterlockedExchange(&done, 1);
-    }
-    return dir;
+    if (!rm_sys.IsWow64Process(GetCurrentProcess(), &env->wow64))
+        env->wow64 = FALSE;
+    UINT n = rm_sys.GetSystemWindowsDirectoryW(env->windir, MAX_PATH);
+    if (n == 0 || n >= MAX_PATH)
+        env->windir[0] = 0;
 }
 
 DWORD rm_last_error_save(void)

@@ -57,7 +57,6 @@ void rm_sys_reset(void);
 /* Small helpers built only on the table. */
 void *rm_alloc_zero(SIZE_T size);
 
-#endif /* RM_SYS_H */
 
 /* ---- helpers built on the table (src/sys/helpers.c) ---------------------------------------- */
 
@@ -76,13 +75,17 @@ const WCHAR *rm_user_sid(void);
 /* Security attributes granting the current user (and nobody else) full access. */
 const SECURITY_ATTRIBUTES *rm_owner_only_sa(void);
 
-/* TRUE for a 32-bit process on 64-bit Windows (file system redirection applies). */
-BOOL rm_is_wow64(void);
-
-/* %windir% as the system sees it, e.g. "C:\windows"; empty if unavailable. */
-const WCHAR *rm_windows_dir(void);
+/* What path normalisation needs to know about this process: is it a 32-bit process on 64-bit
+ * Windows (file system redirection applies), and where is %windir%. */
+struct rm_path_env {
+    BOOL wow64;
+    WCHAR windir[MAX_PATH + 1]; /* empty if unavailable */
+};
+void rm_path_env_init(struct rm_path_env *env);
 
 /* The API boundary keeps the caller's last-error value: callers check our return codes, and
  * what we call internally is none of their business. */
 DWORD rm_last_error_save(void);
 void rm_last_error_restore(DWORD saved);
+
+#endif /* RM_SYS_H */
