@@ -1,0 +1,117 @@
+/* Path text helpers: prefix stripping, WOW64 directory mapping, lengths, service names. */
+#include "unit.h"
+
+#include "session/path.h"
+
+static uint16_t buf[512];
+
+static void check_strip(const char *in, const char *want)
+{
+    uint16_t w[512];
+    u16(buf, in);
+    u16(w, want);
+    size_t n = rm_path_strip_prefix(buf, rm_text_len(buf, 500));
+    assert_int_equal(n, strlen(want));
+    assert_memory_equal(buf, w, (n + 1) * 2);
+}
+
+static void strip_prefix_forms(void **state)
+{
+    (void)state;
+    check_strip("\\\\?\\C:\\d\\file.dat", "C:\\d\\file.dat");
+    check_strip("\\??\\c:\\x", "c:\\x");
+    check_strip("\\\\.\\D:\\y", "D:\\y");
+    check_strip("\\\\?\\UNC\\server\\share\\f", "\\\\server\\share\\f");
+    check_strip("\\\\?\\unc\\s\\t", "\\\\s\\t");
+    /* Kept: volume GUID paths, device paths without a drive, plain paths */
+    check_strip("\\\\?\\Volume{1234}\\f", "\\\\?\\Volume{1234}\\f");
+    check_strip("\\\\.\\pipe\\x", "\\\\.\\pipe\\x");
+    check_strip("C:\\plain", "C:\\plain");
+    check_strip("\\\\?\\", "\\\\?\\");
+    check_strip("", "");
+}
+
+static void check_wow(const char *in, const char *want)
+{
+    uint16_t w[512], windir[32];
+    u16(buf, in);
+    u16(w, want);
+    u16(windir, "C:\\windows");
+    size_t n = rm_path_wow64_native(buf, rm_text_len(buf, 500), windir, 10);
+    assert_int_equal(n, strlen(want));
+    assert_memory_equal(buf, w, (n + 1) * 2);
+}
+
+static void wow64_maps_redirected_directories(void **state)
+{
+    (void)state;
+    check_wow("C:\\Windows\\Sysnative\\kernel32.dll", "C:\\Windows\\System32\\kernel32.dll");
+    check_wow("c:\\windows\\SYSNATIVE", "c:\\windows\\System32");
+    check_wow("C:\\windows\\system32\\x.dll", "C:\\windows\\SysWOW64\\x.dll");
+    check_wow("C:\\windows\\system32", "C:\\windows\\SysWOW64");
+    /* exempt from redirection: unchanged */
+    check_wow("C:\\windows\\system32\\drivers\\etc\\hosts", "C:\\windows\\system32\\drivers\\etc\\hosts");
+    check_wow("C:\\windows\\system32\\spool\\x", "C:\\windows\\system32\\spool\\x");
+    check_wow("C:\\windows\\system32\\catroot2\\x", "C:\\windows\\system32\\catroot2\\x");
+    /* look-alikes: unchanged */
+    check_wow("C:\\windows\\system32x\\a", "C:\\windows\\system32x\\a");
+    check_wow("C:\\windows\\Sysnativez", "C:\\windows\\Sysnativez");
+    check_wow("C:\\windowsx\\system32\\a", "C:\\windowsx\\system32\\a");
+    check_wow("D:\\windows\\system32\\a", "D:\\windows\\system32\\a");
+    check_wow("C:\\windows", "C:\\windows");
+    check_wow("C:\\windows\\system32\\drivers\\x.sys", "C:\\windows\\SysWOW64\\drivers\\x.sys");
+}
+
+static void text_len_is_bounded(void **state)
+{
+    (void)state;
+    uint16_t s[8] = {'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'};
+    assert_int_equal(rm_text_len(s, 5), 6); /* no NUL within 5: reports max + 1 */
+    s[3] = 0;
+    assert_int_equal(rm_text_len(s, 5), 3);
+    assert_int_equal(rm_text_len(s, 3), 3);
+}
+
+static void folding_and_equality(void **state)
+{
+    (void)state;
+    uint16_t a[16], b[16];
+    u16(a, "C:\\Dir\\File.TXT");
+    u16(b, "c:\\dir\\file.txt");
+    assert_true(rm_text_equal(a, 15, b, 15));
+    assert_int_equal(rm_text_hash(a, 15), rm_text_hash(b, 15));
+    b[3] = 'x';
+    assert_false(rm_text_equal(a, 15, b, 15));
+    assert_false(rm_text_equal(a, 15, b, 14));
+    assert_int_equal(rm_fold16(0xe9), 0xc9); /* é */
+    assert_int_equal(rm_fold16(0xf7), 0xf7); /* ÷ is not a letter */
+}
+
+static void service_names(void **state)
+{
+    (void)state;
+    uint16_t s[300];
+    u16(s, "Spooler");
+    assert_true(rm_service_name_valid(s, 7));
+    assert_false(rm_service_name_valid(s, 0));
+    u16(s, "a/b");
+    assert_false(rm_service_name_valid(s, 3));
+    u16(s, "a\\b");
+    assert_false(rm_service_name_valid(s, 3));
+    for (int i = 0; i < 257; i++)
+        s[i] = 'x';
+    assert_true(rm_service_name_valid(s, 256));
+    assert_false(rm_service_name_valid(s, 257));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(strip_prefix_forms),
+        cmocka_unit_test(wow64_maps_redirected_directories),
+        cmocka_unit_test(text_len_is_bounded),
+        cmocka_unit_test(folding_and_equality),
+        cmocka_unit_test(service_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
