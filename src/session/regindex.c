@@ -126,10 +126,19 @@ int rm_index_add_process(struct rm_index *ix, uint32_t pid, uint32_t time_lo, ui
     return add(ix, &k);
 }
 
-int rm_index_has_text(const struct rm_index *ix, uint32_t kind, const uint16_t *text, uint32_t nchars)
+struct rm_index_entry *rm_index_get_text(const struct rm_index *ix, uint32_t kind, const uint16_t *text,
+                                         uint32_t nchars)
 {
     struct rm_index_entry k = text_key(kind, text, nchars);
-    return ix->cap && find(ix, &k)->hash != 0;
+    if (!ix->cap)
+        return NULL;
+    struct rm_index_entry *e = find(ix, &k);
+    return e->hash ? e : NULL;
+}
+
+int rm_index_has_text(const struct rm_index *ix, uint32_t kind, const uint16_t *text, uint32_t nchars)
+{
+    return rm_index_get_text(ix, kind, text, nchars) != NULL;
 }
 
 int rm_index_has_process(const struct rm_index *ix, uint32_t pid, uint32_t time_lo, uint32_t time_hi)

@@ -20,6 +20,7 @@ struct rm_index_entry {
     uint32_t nchars;
     uint16_t *text; /* owned, NUL-terminated; NULL for processes */
     uint32_t pid, time_lo, time_hi;
+    uint64_t value[2]; /* free for the owner of the index (e.g. a cached identity) */
 };
 
 struct rm_index {
@@ -38,6 +39,9 @@ void rm_index_clear(struct rm_index *ix);
 int rm_index_add_text(struct rm_index *ix, uint32_t kind, const uint16_t *text, uint32_t nchars);
 int rm_index_add_process(struct rm_index *ix, uint32_t pid, uint32_t time_lo, uint32_t time_hi);
 int rm_index_has_text(const struct rm_index *ix, uint32_t kind, const uint16_t *text, uint32_t nchars);
+/* The entry for text, or NULL; its value[] may be changed by the caller. */
+struct rm_index_entry *rm_index_get_text(const struct rm_index *ix, uint32_t kind, const uint16_t *text,
+                                         uint32_t nchars);
 int rm_index_has_process(const struct rm_index *ix, uint32_t pid, uint32_t time_lo, uint32_t time_hi);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "detect/detect.h"
 #include "layout.h"
 #include "regindex.h"
 #include "store.h"
@@ -24,6 +25,7 @@ struct rm_local {
     struct rm_data data;
     struct rm_index index; /* everything registered, as far as `parsed` */
     uint32_t parsed;
+    volatile LONG cancel_requests; /* bumped by RmCancelCurrentTask */
 };
 
 static struct rm_local locals[RM_MAX_LOCAL_HANDLES];
@@ -417,6 +419,98 @@ DWORD rm_session_register(DWORD handle, const struct rm_batch *batch)
         err = append_locked(e, batch);
     else
         forget_index(e);
+    rm_store_unlock();
+    return err;
+}
+
+static void free_texts(struct rm_text *t, uint32_t n)
+{
+    for (uint32_t i = 0; t && i < n; i++)
+        rm_sys.free((void *)t[i].text);
+    rm_sys.free(t);
+}
+
+void rm_registrations_free(struct rm_registrations *r)
+{
+    free_texts(r->files, r->nfiles);
+    free_texts(r->services, r->nservices);
+    rm_sys.free(r->procs);
+    memset(r, 0, sizeof *r);
+}
+
+static DWORD copy_text(const struct rm_index_entry *e, struct rm_text *out)
+{
+    uint16_t *p = rm_sys.alloc(((size_t)e->nchars + 1) * sizeof *p);
+    if (!p)
+        return ERROR_OUTOFMEMORY;
+    memcpy(p, e->text, ((size_t)e->nchars + 1) * sizeof *p);
+    out->text = p;
+    out->nchars = e->nchars;
+    return ERROR_SUCCESS;
+}
+
+static DWORD copy_registrations(const struct rm_index *ix, struct rm_registrations *r)
+{
+    size_t nf = ix->kind_count[RM_REC_FILE], np = ix->kind_count[RM_REC_PROCESS], ns = ix->kind_count[RM_REC_SERVICE];
+    r->files = rm_alloc_zero((nf ? nf : 1) * sizeof *r->files);
+    r->procs = rm_alloc_zero((np ? np : 1) * sizeof *r->procs);
+    r->services = rm_alloc_zero((ns ? ns : 1) * sizeof *r->services);
+    if (!r->files || !r->procs || !r->services)
+        return ERROR_OUTOFMEMORY;
+    for (size_t i = 0; i < ix->cap; i++) {
+        const struct rm_index_entry *e = &ix->buckets[i];
+        DWORD err = ERROR_SUCCESS;
+        if (!e->hash)
+            continue;
+        if (e->kind == RM_REC_FILE && r->nfiles < nf)
+            err = copy_text(e, &r->files[r->nfiles++]);
+        else if (e->kind == RM_REC_SERVICE && r->nservices < ns)
+            err = copy_text(e, &r->services[r->nservices++]);
+        else if (e->kind == RM_REC_PROCESS && r->nprocs < np) {
+            RM_UNIQUE_PROCESS *p = &r->procs[r->nprocs++];
+            p->dwProcessId = e->pid;
+            p->ProcessStartTime.dwLowDateTime = e->time_lo;
+            p->ProcessStartTime.dwHighDateTime = e->time_hi;
+        }
+        if (err)
+            return err;
+    }
+    return ERROR_SUCCESS;
+}
+
+DWORD rm_session_snapshot(DWORD handle, struct rm_registrations *out, volatile LONG **cancel_requests)
+{
+    struct rm_store *st;
+    struct rm_local *e;
+    memset(out, 0, sizeof *out);
+    DWORD err = lock_entry(handle, &st, &e);
+    if (err)
+        return err;
+    if (!e->owner)
+        err = ERROR_SESSION_CREDENTIAL_CONFLICT;
+    if (!err && (err = catch_up(e)))
+        forget_index(e);
+    if (!err)
+        err = copy_registrations(&e->index, out);
+    if (!err)
+        *cancel_requests = &e->cancel_requests;
+    rm_store_unlock();
+    if (err)
+        rm_registrations_free(out);
+    return err;
+}
+
+DWORD rm_session_cancel(DWORD handle)
+{
+    struct rm_store *st;
+    struct rm_local *e;
+    DWORD err = lock_entry(handle, &st, &e);
+    if (err)
+        return err;
+    if (e->owner)
+        InterlockedIncrement(&e->cancel_requests);
+    else
+        err = ERROR_SESSION_CREDENTIAL_CONFLICT;
     rm_store_unlock();
     return err;
 }

@@ -46,6 +46,14 @@ struct rm_batch {
 };
 DWORD rm_session_register(DWORD handle, const struct rm_batch *batch);
 
+/* Copies the session's registrations out (owner only), so detection can run with no lock
+ * held, and points *cancel_requests at the session's cancellation counter. */
+struct rm_registrations;
+DWORD rm_session_snapshot(DWORD handle, struct rm_registrations *out, volatile LONG **cancel_requests);
+
+/* Asks the running operation of the session to stop at its next safe point (owner only). */
+DWORD rm_session_cancel(DWORD handle);
+
 /* What the session holds, counted by kind (files, processes, services), for callers and tests. */
 DWORD rm_session_counts(DWORD handle, uint32_t counts[3]);
 

@@ -6,6 +6,7 @@
 #include "sys.h"
 
 #include <bcrypt.h>
+#include <psapi.h>
 #include <sddl.h>
 #include <string.h>
 
@@ -26,6 +27,33 @@ static BOOL sys_random_bytes(void *buf, ULONG len)
     return BCRYPT_SUCCESS(BCryptGenRandom(NULL, buf, len, BCRYPT_USE_SYSTEM_PREFERRED_RNG));
 }
 
+/* ntdll exports that MinGW-w64's headers do not declare: resolved on first use. */
+typedef NTSTATUS(NTAPI *query_directory_fn)(HANDLE, HANDLE, PVOID, PVOID, PIO_STATUS_BLOCK, PVOID, ULONG, ULONG,
+                                            BOOLEAN, PUNICODE_STRING, BOOLEAN);
+
+static NTSTATUS NTAPI sys_NtQueryDirectoryFile(HANDLE h, HANDLE ev, PVOID apc, PVOID ctx, PIO_STATUS_BLOCK io,
+                                               PVOID buf, ULONG len, ULONG cls, BOOLEAN single,
+                                               PUNICODE_STRING mask, BOOLEAN restart)
+{
+    static query_directory_fn fn;
+    if (!fn)
+        fn = (query_directory_fn)(void (*)(void))GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "NtQueryDirectoryFile");
+    return fn ? fn(h, ev, apc, ctx, io, buf, len, cls, single, mask, restart) : (NTSTATUS)0xC0000002L;
+}
+
+/* Resolved at run time: older systems lack it, and a missing import would keep the DLL from
+ * loading at all. */
+typedef HRESULT(WINAPI *restart_settings_fn)(HANDLE, PWSTR, PDWORD, PDWORD);
+
+static HRESULT WINAPI sys_GetApplicationRestartSettings(HANDLE p, PWSTR cmd, PDWORD size, PDWORD flags)
+{
+    static restart_settings_fn fn;
+    if (!fn)
+        fn = (restart_settings_fn)(void (*)(void))GetProcAddress(GetModuleHandleW(L"kernel32.dll"),
+                                                                 "GetApplicationRestartSettings");
+    return fn ? fn(p, cmd, size, flags) : E_NOTIMPL;
+}
+
 /* One list, used for the live table and for the pristine copy that rm_sys_reset restores. */
 #define RM_SYS_REAL_ENTRIES                                                                   \
     {                                                                                         \
@@ -33,7 +61,16 @@ static BOOL sys_random_bytes(void *buf, ULONG len)
         ConvertSidToStringSidW, LocalFree, CreateMutexW, ReleaseMutex, WaitForSingleObject,   \
         CreateFileMappingW, OpenFileMappingW, MapViewOfFile, UnmapViewOfFile, VirtualAlloc,   \
         CloseHandle, GetCurrentProcessId, OpenProcess, GetProcessTimes, IsWow64Process,       \
-        GetFullPathNameW, GetSystemWindowsDirectoryW,                                         \
+        GetFullPathNameW, GetSystemWindowsDirectoryW, NtQuerySystemInformation,               \
+        NtQueryInformationFile, sys_NtQueryDirectoryFile, DuplicateHandle, CreateFileW,       \
+        GetFileInformationByHandle, VirtualQueryEx, K32GetMappedFileNameW, QueryDosDeviceW,   \
+        CreateThread, TerminateThread, CreateEventW, SetEvent, QueryFullProcessImageNameW,    \
+        ProcessIdToSessionId, ReadProcessMemory, NtQueryInformationProcess,                   \
+        sys_GetApplicationRestartSettings, GetEnvironmentVariableW, EnumWindows,              \
+        GetWindowThreadProcessId, IsWindowVisible, GetWindow, GetWindowTextW,                 \
+        GetFileVersionInfoSizeW, GetFileVersionInfoW, VerQueryValueW, OpenSCManagerW,         \
+        OpenServiceW, QueryServiceStatusEx, EnumDependentServicesW, EnumServicesStatusExW,    \
+        GetServiceDisplayNameW, CloseServiceHandle,                                           \
     }
 
 static const struct rm_sys_table rm_sys_real = RM_SYS_REAL_ENTRIES;

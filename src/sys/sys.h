@@ -12,6 +12,7 @@
 #define RM_SYS_H
 
 #include <windows.h>
+#include <winternl.h>
 
 struct rm_sys_table {
     /* memory: every heap allocation of the DLL goes through here (fault injection) */
@@ -47,7 +48,54 @@ struct rm_sys_table {
     /* paths */
     DWORD (WINAPI *GetFullPathNameW)(LPCWSTR, DWORD, LPWSTR, LPWSTR *);
     UINT (WINAPI *GetSystemWindowsDirectoryW)(LPWSTR, UINT);
+
+    /* detection: files, handles, mapped images */
+    NTSTATUS (NTAPI *NtQuerySystemInformation)(SYSTEM_INFORMATION_CLASS, PVOID, ULONG, PULONG);
+    NTSTATUS (NTAPI *NtQueryInformationFile)(HANDLE, PIO_STATUS_BLOCK, PVOID, ULONG, FILE_INFORMATION_CLASS);
+    NTSTATUS (NTAPI *NtQueryDirectoryFile)(HANDLE, HANDLE, PVOID, PVOID, PIO_STATUS_BLOCK, PVOID, ULONG,
+                                           ULONG, BOOLEAN, PUNICODE_STRING, BOOLEAN);
+    BOOL (WINAPI *DuplicateHandle)(HANDLE, HANDLE, HANDLE, LPHANDLE, DWORD, BOOL, DWORD);
+    HANDLE (WINAPI *CreateFileW)(LPCWSTR, DWORD, DWORD, LPSECURITY_ATTRIBUTES, DWORD, DWORD, HANDLE);
+    BOOL (WINAPI *GetFileInformationByHandle)(HANDLE, LPBY_HANDLE_FILE_INFORMATION);
+    SIZE_T (WINAPI *VirtualQueryEx)(HANDLE, LPCVOID, PMEMORY_BASIC_INFORMATION, SIZE_T);
+    DWORD (WINAPI *GetMappedFileNameW)(HANDLE, LPVOID, LPWSTR, DWORD);
+    DWORD (WINAPI *QueryDosDeviceW)(LPCWSTR, LPWSTR, DWORD);
+
+    /* threads: the worker that runs queries which might hang */
+    HANDLE (WINAPI *CreateThread)(LPSECURITY_ATTRIBUTES, SIZE_T, LPTHREAD_START_ROUTINE, LPVOID, DWORD, LPDWORD);
+    BOOL (WINAPI *TerminateThread)(HANDLE, DWORD);
+    HANDLE (WINAPI *CreateEventW)(LPSECURITY_ATTRIBUTES, BOOL, BOOL, LPCWSTR);
+    BOOL (WINAPI *SetEvent)(HANDLE);
+
+    /* classification: processes, windows, version resources, sessions, restart settings */
+    BOOL (WINAPI *QueryFullProcessImageNameW)(HANDLE, DWORD, LPWSTR, PDWORD);
+    BOOL (WINAPI *ProcessIdToSessionId)(DWORD, DWORD *);
+    BOOL (WINAPI *ReadProcessMemory)(HANDLE, LPCVOID, LPVOID, SIZE_T, SIZE_T *);
+    NTSTATUS (NTAPI *NtQueryInformationProcess)(HANDLE, PROCESSINFOCLASS, PVOID, ULONG, PULONG);
+    HRESULT (WINAPI *GetApplicationRestartSettings)(HANDLE, PWSTR, PDWORD, PDWORD);
+    DWORD (WINAPI *GetEnvironmentVariableW)(LPCWSTR, LPWSTR, DWORD);
+    BOOL (WINAPI *EnumWindows)(WNDENUMPROC, LPARAM);
+    DWORD (WINAPI *GetWindowThreadProcessId)(HWND, LPDWORD);
+    BOOL (WINAPI *IsWindowVisible)(HWND);
+    HWND (WINAPI *GetWindow)(HWND, UINT);
+    int (WINAPI *GetWindowTextW)(HWND, LPWSTR, int);
+    DWORD (WINAPI *GetFileVersionInfoSizeW)(LPCWSTR, LPDWORD);
+    BOOL (WINAPI *GetFileVersionInfoW)(LPCWSTR, DWORD, DWORD, LPVOID);
+    BOOL (WINAPI *VerQueryValueW)(LPCVOID, LPCWSTR, LPVOID *, PUINT);
+
+    /* services */
+    SC_HANDLE (WINAPI *OpenSCManagerW)(LPCWSTR, LPCWSTR, DWORD);
+    SC_HANDLE (WINAPI *OpenServiceW)(SC_HANDLE, LPCWSTR, DWORD);
+    BOOL (WINAPI *QueryServiceStatusEx)(SC_HANDLE, SC_STATUS_TYPE, LPBYTE, DWORD, LPDWORD);
+    BOOL (WINAPI *EnumDependentServicesW)(SC_HANDLE, DWORD, LPENUM_SERVICE_STATUSW, DWORD, LPDWORD, LPDWORD);
+    BOOL (WINAPI *EnumServicesStatusExW)(SC_HANDLE, SC_ENUM_TYPE, DWORD, DWORD, LPBYTE, DWORD, LPDWORD,
+                                         LPDWORD, LPDWORD, LPCWSTR);
+    BOOL (WINAPI *GetServiceDisplayNameW)(SC_HANDLE, LPCWSTR, LPWSTR, LPDWORD);
+    BOOL (WINAPI *CloseServiceHandle)(SC_HANDLE);
 };
+
+/* The current process's pseudo-handle: a constant, not an OS call. */
+#define RM_CURRENT_PROCESS ((HANDLE)(LONG_PTR)-1)
 
 extern struct rm_sys_table rm_sys;
 

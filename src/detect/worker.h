@@ -1,0 +1,43 @@
+/*
+ * Identity queries on foreign handles, run where a hang cannot reach the caller.
+ *
+ * Querying a handle another process owns can block indefinitely (a synchronous pipe with a
+ * read pending holds the file object's lock; network files wait on the wire). So queries run
+ * on one worker thread per detection call, the caller watches its progress, and a worker that
+ * makes no progress for RM_QUERY_TIMEOUT_MS is terminated: the stuck handle counts as "not a
+ * registered file" and a fresh worker carries on with the next one. The worker's body makes
+ * system calls only — no heap, no locks of ours — so terminating it is safe.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef RM_WORKER_H
+#define RM_WORKER_H
+
+#include <windows.h>
+
+#include "idset.h"
+
+#define RM_QUERY_TIMEOUT_MS 500u
+
+struct rm_worker {
+    HANDLE thread;
+    HANDLE wake, idle; /* auto-reset events */
+    /* the current batch, owned by the caller */
+    const HANDLE *handles;
+    struct rm_identity *ids;
+    BYTE *ok;
+    LONG count;
+    volatile LONG next; /* index the worker is on; it only grows */
+    volatile LONG quit;
+    DWORD timeouts; /* handles given up on, for tracing and tests */
+};
+
+DWORD rm_worker_start(struct rm_worker *w);
+/* Identifies handles[0..count): ok[i] = 1 and ids[i] set for files that answered in time. */
+DWORD rm_worker_run(struct rm_worker *w, const HANDLE *handles, struct rm_identity *ids, BYTE *ok, LONG count);
+void rm_worker_stop(struct rm_worker *w);
+
+/* The identity query itself: volume serial + file ID, through the OS table. */
+BOOL rm_query_identity(HANDLE h, struct rm_identity *id, DWORD *attributes);
+
+#endif
