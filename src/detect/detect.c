@@ -1,0 +1,423 @@
+/*
+ * Who uses the registered resources (see detect.h).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "detect.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "idset.h"
+#include "ntpath.h"
+#include "registered.h"
+#include "session/layout.h"
+#include "session/regindex.h"
+#include "sys/sys.h"
+#include "worker.h"
+
+#define STATUS_INFO_LENGTH_MISMATCH_ ((NTSTATUS)0xC0000004L)
+#define STATUS_BUFFER_OVERFLOW_ ((NTSTATUS)0x80000005L)
+#define SYSTEM_EXTENDED_HANDLE_INFORMATION 64
+#define FILE_PROCESS_IDS_USING_FILE_INFORMATION 47
+
+/* Registered files up to this many are asked about one by one where the kernel can say who
+ * uses a file: each question costs about as much as reading the whole handle table. */
+#define RM_FAST_PATH_MAX_FILES 16u
+
+/* ---- small pieces --------------------------------------------------------------------------- */
+
+int rm_holders_add(struct rm_holders *h, DWORD pid, const FILETIME *start, uint32_t how, const WCHAR *service)
+{
+    for (uint32_t i = 0; i < h->count; i++)
+        if (h->items[i].pid == pid) {
+            h->items[i].how |= how;
+            if (service && service[0] && !h->items[i].service[0])
+                lstrcpynW(h->items[i].service, service, CCH_RM_MAX_SVC_NAME + 1);
+            return 0;
+        }
+    if (h->count == h->cap) {
+        uint32_t cap = h->cap ? h->cap * 2 : 16;
+        struct rm_holder *n = rm_sys.alloc(cap * sizeof *n);
+        if (!n)
+            return -1;
+        if (h->count)
+            memcpy(n, h->items, h->count * sizeof *n);
+        rm_sys.free(h->items);
+        h->items = n;
+        h->cap = cap;
+    }
+    struct rm_holder *e = &h->items[h->count++];
+    memset(e, 0, sizeof *e);
+    e->pid = pid;
+    e->start = *start;
+    e->how = how;
+    if (service)
+        lstrcpynW(e->service, service, CCH_RM_MAX_SVC_NAME + 1);
+    return 0;
+}
+
+void rm_holders_free(struct rm_holders *h)
+{
+    rm_sys.free(h->items);
+    memset(h, 0, sizeof *h);
+}
+
+static BOOL start_time(HANDLE process, FILETIME *t)
+{
+    FILETIME e, k, u;
+    return rm_sys.GetProcessTimes(process, t, &e, &k, &u);
+}
+
+/* ---- the system handle table ---------------------------------------------------------------- */
+
+struct handle_entry { /* SYSTEM_HANDLE_TABLE_ENTRY_INFO_EX */
+    PVOID object;
+    ULONG_PTR pid;
+    ULONG_PTR value;
+    ULONG access;
+    USHORT backtrace;
+    USHORT type;
+    ULONG attributes;
+    ULONG reserved;
+};
+
+struct handle_table {
+    ULONG_PTR count;
+    ULONG_PTR reserved;
+    struct handle_entry entries[1];
+};
+
+/* One snapshot; the table's size changes between calls, so grow and retry a bounded number of
+ * times ("wrong return length" answers included). */
+static DWORD take_snapshot(struct handle_table **out)
+{
+    ULONG size = 1u << 20, need = 0;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        struct handle_table *t = rm_sys.alloc(size);
+        if (!t)
+            return ERROR_OUTOFMEMORY;
+        NTSTATUS st = rm_sys.NtQuerySystemInformation((SYSTEM_INFORMATION_CLASS)SYSTEM_EXTENDED_HANDLE_INFORMATION,
+                                                      t, size, &need);
+        if (st >= 0 && t->count <= (size - offsetof(struct handle_table, entries)) / sizeof(struct handle_entry)) {
+            *out = t;
+            return ERROR_SUCCESS;
+        }
+        rm_sys.free(t);
+        if (st >= 0 || (st != STATUS_INFO_LENGTH_MISMATCH_ && st != STATUS_BUFFER_OVERFLOW_))
+            return ERROR_ACCESS_DENIED;
+        ULONG next = need > size ? need + need / 8 : size * 2;
+        if (next < size || next > (1u << 30))
+            return ERROR_OUTOFMEMORY;
+        size = next;
+    }
+    return ERROR_OUTOFMEMORY;
+}
+
+/* The object type index of File objects, read off a handle of our own in the snapshot. */
+static int file_type_index(const struct handle_table *t, DWORD self, HANDLE probe)
+{
+    for (ULONG_PTR i = 0; i < t->count; i++)
+        if (t->entries[i].pid == self && t->entries[i].value == (ULONG_PTR)probe)
+            return t->entries[i].type;
+    return -1; /* unknown: every handle is a candidate */
+}
+
+/* Snapshot entries grouped by process: sort keys carry the PID so no shared context is needed
+ * (two threads may detect at once). */
+struct by_process {
+    ULONG_PTR pid;
+    ULONG index;
+};
+
+static int by_pid(const void *a, const void *b)
+{
+    const struct by_process *x = a, *y = b;
+    if (x->pid != y->pid)
+        return x->pid < y->pid ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* ---- one process ------------------------------------------------------------------------------ */
+
+struct scan {
+    const struct rm_idset *ids;
+    struct rm_worker worker;
+    struct rm_index mapped_names; /* NT name -> identity, shared by all processes of the call */
+    struct rm_drive_map drives;
+    HANDLE *dups;
+    struct rm_identity *found;
+    BYTE *ok;
+    DWORD self;
+};
+
+static uint32_t match_handles(struct scan *s, HANDLE process, const struct handle_table *t,
+                              const struct by_process *group, ULONG n, int type)
+{
+    LONG k = 0;
+    for (ULONG i = 0; i < n; i++) {
+        const struct handle_entry *e = &t->entries[group[i].index];
+        if (type >= 0 && e->type != type)
+            continue;
+        HANDLE h = (HANDLE)e->value;
+        if (process == RM_CURRENT_PROCESS)
+            s->dups[k++] = h; /* our own: no copy needed */
+        else if (rm_sys.DuplicateHandle(process, h, RM_CURRENT_PROCESS, &s->dups[k], 0, FALSE,
+                                        DUPLICATE_SAME_ACCESS))
+            k++;
+    }
+    uint32_t how = 0;
+    if (rm_worker_run(&s->worker, s->dups, s->found, s->ok, k) == ERROR_SUCCESS)
+        for (LONG i = 0; i < k; i++)
+            if (s->ok[i] && rm_idset_find(s->ids, &s->found[i]) >= 0)
+                how |= RM_HOLD_HANDLE;
+    if (process != RM_CURRENT_PROCESS)
+        for (LONG i = 0; i < k; i++)
+            rm_sys.CloseHandle(s->dups[i]);
+    return how;
+}
+
+/* Identity of a mapped file by its NT name, remembered for the rest of the call (the same
+ * system DLLs appear in every process). value[0] = 1 + volume (0: no identity), value[1] = ID. */
+static int mapped_identity(struct scan *s, const WCHAR *nt, uint32_t n, struct rm_identity *id)
+{
+    struct rm_index_entry *e = rm_index_get_text(&s->mapped_names, RM_REC_FILE, (const uint16_t *)nt, n);
+    if (!e) {
+        uint16_t path[1024];
+        struct rm_identity fresh = {0};
+        int have = 0;
+        size_t len = rm_ntpath_to_win32((const uint16_t *)nt, n, &s->drives, path, 1024);
+        /* Network paths stay unopened: a mapped file on an unreachable share would stall us. */
+        if (len && !(path[0] == '\\' && path[1] == '\\')) {
+            HANDLE h = rm_open_path(path, (uint32_t)len, FILE_READ_ATTRIBUTES);
+            if (h != INVALID_HANDLE_VALUE) {
+                have = rm_query_identity(h, &fresh, NULL);
+                rm_sys.CloseHandle(h);
+            }
+        }
+        if (rm_index_add_text(&s->mapped_names, RM_REC_FILE, (const uint16_t *)nt, n) < 0 ||
+            !(e = rm_index_get_text(&s->mapped_names, RM_REC_FILE, (const uint16_t *)nt, n)))
+            return have && (*id = fresh, 1);
+        e->value[0] = have ? 1u + (uint64_t)fresh.volume : 0;
+        e->value[1] = fresh.file_id;
+    }
+    if (!e->value[0])
+        return 0;
+    id->volume = (uint32_t)(e->value[0] - 1);
+    id->reserved = 0;
+    id->file_id = e->value[1];
+    return 1;
+}
+
+/* The process's executable, DLLs and mapped views: one pass over its address space. */
+static uint32_t match_mappings(struct scan *s, HANDLE process)
+{
+    MEMORY_BASIC_INFORMATION mbi;
+    const BYTE *at = NULL;
+    PVOID last = NULL;
+    uint32_t how = 0;
+    WCHAR name[1024];
+    for (int guard = 0; guard < 1 << 20 && rm_sys.VirtualQueryEx(process, at, &mbi, sizeof mbi); guard++) {
+        if ((mbi.Type == MEM_IMAGE || mbi.Type == MEM_MAPPED) && mbi.AllocationBase != last) {
+            last = mbi.AllocationBase;
+            DWORD n = rm_sys.GetMappedFileNameW(process, mbi.AllocationBase, name, 1024);
+            struct rm_identity id;
+            if (n && n < 1024 && mapped_identity(s, name, n, &id) && rm_idset_find(s->ids, &id) >= 0)
+                how |= mbi.Type == MEM_IMAGE ? RM_HOLD_IMAGE : RM_HOLD_MAPPED;
+        }
+        const BYTE *next = (const BYTE *)mbi.BaseAddress + mbi.RegionSize;
+        if (next <= at)
+            break;
+        at = next;
+    }
+    return how;
+}
+
+static void load_drive_map(struct rm_drive_map *m)
+{
+    memset(m, 0, sizeof *m);
+    for (int d = 0; d < 26; d++) {
+        WCHAR dev[3] = {(WCHAR)('A' + d), ':', 0};
+        if (rm_sys.QueryDosDeviceW(dev, (LPWSTR)m->device[d], 128))
+            m->len[d] = wcsnlen((const WCHAR *)m->device[d], 127);
+    }
+}
+
+static void *plain_alloc(size_t n)
+{
+    return rm_sys.alloc(n);
+}
+
+static void plain_free(void *p)
+{
+    rm_sys.free(p);
+}
+
+/* Every process in the snapshot (or only `only_pid`), its File handles and its mappings. */
+static DWORD scan_system(const struct rm_idset *ids, const struct rm_cancel *cancel, DWORD only_pid,
+                         struct rm_holders *out)
+{
+    struct scan s;
+    memset(&s, 0, sizeof s);
+    s.ids = ids;
+    FILETIME self_start;
+    rm_self_identity(&s.self, &self_start);
+    rm_index_init(&s.mapped_names, plain_alloc, plain_free);
+    load_drive_map(&s.drives);
+
+    /* A handle of ours to a file object, to learn which type index means "File". */
+    WCHAR windir[MAX_PATH + 1];
+    UINT wl = rm_sys.GetSystemWindowsDirectoryW(windir, MAX_PATH);
+    HANDLE probe = wl && wl < MAX_PATH ? rm_open_path((const uint16_t *)windir, wl, FILE_READ_ATTRIBUTES)
+                                       : INVALID_HANDLE_VALUE;
+    struct handle_table *t = NULL;
+    struct by_process *order = NULL;
+    DWORD err = take_snapshot(&t);
+    int type = err ? -1 : file_type_index(t, s.self, probe);
+    if (probe != INVALID_HANDLE_VALUE)
+        rm_sys.CloseHandle(probe);
+    if (!err && !(order = rm_sys.alloc((t->count ? t->count : 1) * sizeof *order)))
+        err = ERROR_OUTOFMEMORY;
+    if (!err) {
+        s.dups = rm_sys.alloc((t->count ? t->count : 1) * sizeof *s.dups);
+        s.found = rm_sys.alloc((t->count ? t->count : 1) * sizeof *s.found);
+        s.ok = rm_sys.alloc(t->count ? t->count : 1);
+        if (!s.dups || !s.found || !s.ok)
+            err = ERROR_OUTOFMEMORY;
+    }
+    if (!err)
+        err = rm_worker_start(&s.worker);
+    if (!err) {
+        for (ULONG i = 0; i < t->count; i++) {
+            order[i].pid = t->entries[i].pid;
+            order[i].index = i;
+        }
+        qsort(order, t->count, sizeof *order, by_pid);
+        for (ULONG i = 0, j; i < t->count && !err; i = j) {
+            DWORD pid = (DWORD)order[i].pid;
+            for (j = i + 1; j < t->count && order[j].pid == order[i].pid; j++)
+                ;
+            if (rm_cancelled(cancel)) {
+                err = ERROR_CANCELLED;
+                break;
+            }
+            if ((only_pid && pid != only_pid) || pid == 0)
+                continue;
+            HANDLE p = pid == s.self ? RM_CURRENT_PROCESS
+                                     : rm_sys.OpenProcess(PROCESS_DUP_HANDLE | PROCESS_QUERY_INFORMATION |
+                                                              PROCESS_VM_READ,
+                                                          FALSE, pid);
+            if (!p)
+                p = rm_sys.OpenProcess(PROCESS_DUP_HANDLE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+            if (!p)
+                continue; /* gone since the snapshot, or not ours to inspect */
+            uint32_t how = match_handles(&s, p, t, order + i, j - i, type) | match_mappings(&s, p);
+            FILETIME st;
+            if (how && start_time(p, &st) && rm_holders_add(out, pid, &st, how, NULL) < 0)
+                err = ERROR_OUTOFMEMORY;
+            if (p != RM_CURRENT_PROCESS)
+                rm_sys.CloseHandle(p);
+        }
+    }
+    rm_worker_stop(&s.worker);
+    rm_index_clear(&s.mapped_names);
+    rm_sys.free(s.dups);
+    rm_sys.free(s.found);
+    rm_sys.free(s.ok);
+    rm_sys.free(order);
+    rm_sys.free(t);
+    return err;
+}
+
+/* ---- the kernel's own answer, where it has one ------------------------------------------------ */
+
+struct pid_list {
+    ULONG count;
+    ULONG_PTR pids[1];
+};
+
+/* ERROR_NOT_SUPPORTED when the OS does not answer FileProcessIdsUsingFileInformation. */
+static DWORD ask_kernel(const struct rm_registrations *regs, const struct rm_cancel *cancel, struct rm_holders *out)
+{
+    ULONG size = 4096;
+    struct pid_list *list = rm_sys.alloc(size);
+    DWORD err = list ? ERROR_SUCCESS : ERROR_OUTOFMEMORY;
+    for (uint32_t f = 0; f < regs->nfiles && !err; f++) {
+        if (rm_cancelled(cancel)) {
+            err = ERROR_CANCELLED;
+            break;
+        }
+        HANDLE h = rm_open_path(regs->files[f].text, regs->files[f].nchars, FILE_READ_ATTRIBUTES);
+        if (h == INVALID_HANDLE_VALUE)
+            continue;
+        IO_STATUS_BLOCK io;
+        NTSTATUS st;
+        int tries = 0;
+        while ((st = rm_sys.NtQueryInformationFile(h, &io, list, size,
+                                                   (FILE_INFORMATION_CLASS)FILE_PROCESS_IDS_USING_FILE_INFORMATION)) ==
+                   STATUS_INFO_LENGTH_MISMATCH_ &&
+               ++tries < 8) {
+            rm_sys.free(list);
+            size *= 4;
+            if (!(list = rm_sys.alloc(size))) {
+                err = ERROR_OUTOFMEMORY;
+                break;
+            }
+        }
+        rm_sys.CloseHandle(h);
+        if (err)
+            break;
+        if (st < 0) {
+            err = ERROR_NOT_SUPPORTED; /* not implemented here: the caller scans instead */
+            break;
+        }
+        ULONG n = list->count <= (size - sizeof(ULONG_PTR)) / sizeof(ULONG_PTR) ? list->count : 0;
+        for (ULONG i = 0; i < n && !err; i++) {
+            HANDLE p = rm_sys.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)list->pids[i]);
+            FILETIME t;
+            if (p && start_time(p, &t) && rm_holders_add(out, (DWORD)list->pids[i], &t, RM_HOLD_HANDLE, NULL) < 0)
+                err = ERROR_OUTOFMEMORY;
+            if (p)
+                rm_sys.CloseHandle(p);
+        }
+    }
+    rm_sys.free(list);
+    return err;
+}
+
+/* ---- registered processes -------------------------------------------------------------------- */
+
+static DWORD add_registered_processes(const struct rm_registrations *regs, struct rm_holders *out)
+{
+    for (uint32_t i = 0; i < regs->nprocs; i++) {
+        const RM_UNIQUE_PROCESS *p = &regs->procs[i];
+        if (rm_process_state(p->dwProcessId, &p->ProcessStartTime) == RM_PROC_ALIVE &&
+            rm_holders_add(out, p->dwProcessId, &p->ProcessStartTime, RM_HOLD_REGISTERED, NULL) < 0)
+            return ERROR_OUTOFMEMORY;
+    }
+    return ERROR_SUCCESS;
+}
+
+DWORD rm_detect(const struct rm_registrations *regs, const struct rm_cancel *cancel, struct rm_holders *out)
+{
+    struct rm_idset ids;
+    rm_idset_init(&ids, plain_alloc, plain_free);
+    DWORD err = rm_registered_identities(regs, cancel, &ids);
+    if (!err && ids.count) {
+        err = ERROR_NOT_SUPPORTED;
+        if (regs->nfiles <= RM_FAST_PATH_MAX_FILES) {
+            err = ask_kernel(regs, cancel, out);
+            /* The kernel's list leaves out the caller itself: look at our own handles. */
+            if (!err)
+                err = scan_system(&ids, cancel, rm_sys.GetCurrentProcessId(), out);
+        }
+        if (err == ERROR_NOT_SUPPORTED)
+            err = scan_system(&ids, cancel, 0, out);
+    }
+    if (!err)
+        err = add_registered_processes(regs, out);
+    if (!err && regs->nservices)
+        err = rm_detect_services(regs, cancel, out);
+    rm_idset_clear(&ids);
+    return err;
+}
