@@ -1,0 +1,291 @@
+/*
+ * Detection with the OS table faked where real systems rarely misbehave: a handle query that
+ * never returns, a handle table that keeps changing size, a process that exits between the
+ * snapshot and OpenProcess, a kernel that answers FileProcessIdsUsingFileInformation. Real
+ * files in a temporary directory give the registered identities; the process holding them is
+ * this test itself.
+ */
+#include <windows.h>
+
+#include "unit.h"
+
+#include <stdio.h>
+
+#include "detect/detect.h"
+#include "detect/worker.h"
+#include "sys/sys.h"
+
+static WCHAR dir[MAX_PATH], file_a[MAX_PATH], file_b[MAX_PATH];
+static struct rm_text texts[2];
+static struct rm_registrations regs;
+
+static int setup(void **state)
+{
+    (void)state;
+    rm_sys_reset();
+    WCHAR tmp[MAX_PATH];
+    GetTempPathW(MAX_PATH, tmp);
+    _snwprintf(dir, MAX_PATH, L"%lsrm-unit-detect-%lu", tmp, GetCurrentProcessId());
+    CreateDirectoryW(dir, NULL);
+    _snwprintf(file_a, MAX_PATH, L"%ls\\a.dat", dir);
+    _snwprintf(file_b, MAX_PATH, L"%ls\\b.dat", dir);
+    for (int i = 0; i < 2; i++) {
+        HANDLE h = CreateFileW(i ? file_b : file_a, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
+        assert_true(h != INVALID_HANDLE_VALUE);
+        CloseHandle(h);
+        texts[i].text = (const uint16_t *)(i ? file_b : file_a);
+        texts[i].nchars = (uint32_t)wcslen(i ? file_b : file_a);
+    }
+    memset(&regs, 0, sizeof regs);
+    regs.files = texts;
+    regs.nfiles = 2;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    rm_sys_reset();
+    DeleteFileW(file_a);
+    DeleteFileW(file_b);
+    RemoveDirectoryW(dir);
+    return 0;
+}
+
+static HANDLE hold(const WCHAR *path)
+{
+    HANDLE h = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           OPEN_EXISTING, 0, NULL);
+    assert_true(h != INVALID_HANDLE_VALUE);
+    return h;
+}
+
+static const struct rm_holder *find_self(const struct rm_holders *h)
+{
+    for (uint32_t i = 0; i < h->count; i++)
+        if (h->items[i].pid == GetCurrentProcessId())
+            return &h->items[i];
+    return NULL;
+}
+
+static void the_caller_holding_a_file_is_found(void **state)
+{
+    (void)state;
+    struct rm_holders h = {0};
+    assert_int_equal(rm_detect(&regs, NULL, &h), ERROR_SUCCESS);
+    assert_null(find_self(&h)); /* nothing open yet */
+    rm_holders_free(&h);
+
+    HANDLE f = hold(file_a);
+    assert_int_equal(rm_detect(&regs, NULL, &h), ERROR_SUCCESS);
+    const struct rm_holder *me = find_self(&h);
+    assert_non_null(me);
+    assert_true(me->how & RM_HOLD_HANDLE);
+    rm_holders_free(&h);
+    CloseHandle(f);
+}
+
+/* ---- a query that never returns ------------------------------------------------------------ */
+
+static HANDLE held;
+static HANDLE never;
+static BOOL(WINAPI *real_query)(HANDLE, LPBY_HANDLE_FILE_INFORMATION);
+
+static BOOL WINAPI query_hangs_on_held(HANDLE h, LPBY_HANDLE_FILE_INFORMATION info)
+{
+    if (h == held)
+        WaitForSingleObject(never, INFINITE); /* like a pipe with a read pending */
+    return real_query(h, info);
+}
+
+static void a_hanging_query_costs_its_timeout_only(void **state)
+{
+    (void)state;
+    struct rm_holders h = {0};
+    HANDLE other = hold(file_b);
+    held = hold(file_a);
+    never = CreateEventW(NULL, TRUE, FALSE, NULL);
+    real_query = rm_sys.GetFileInformationByHandle;
+    rm_sys.GetFileInformationByHandle = query_hangs_on_held;
+    ULONGLONG t0 = GetTickCount64();
+    assert_int_equal(rm_detect(&regs, NULL, &h), ERROR_SUCCESS);
+    ULONGLONG took = GetTickCount64() - t0;
+    /* The hung handle is given up on; the other registered file still finds us. */
+    const struct rm_holder *me = find_self(&h);
+    assert_non_null(me);
+    assert_true(me->how & RM_HOLD_HANDLE);
+    assert_true(took < 30000); /* bounded, not a timing assertion: without the watchdog it never returns */
+    rm_holders_free(&h);
+    rm_sys_reset();
+    CloseHandle(held);
+    CloseHandle(other);
+    CloseHandle(never);
+}
+
+/* ---- the handle table keeps growing -------------------------------------------------------- */
+
+static int mismatches;
+static NTSTATUS(NTAPI *real_qsi)(SYSTEM_INFORMATION_CLASS, PVOID, ULONG, PULONG);
+
+static NTSTATUS NTAPI qsi_mismatch_n(SYSTEM_INFORMATION_CLASS c, PVOID buf, ULONG len, PULONG need)
+{
+    if (mismatches > 0) {
+        mismatches--;
+        *need = len + 4096; /* "grew again since you asked" */
+        return (NTSTATUS)0xC0000004L;
+    }
+    return real_qsi(c, buf, len, need);
+}
+
+static void length_mismatch_is_retried_boundedly(void **state)
+{
+    (void)state;
+    struct rm_holders h = {0};
+    HANDLE f = hold(file_a);
+    real_qsi = rm_sys.NtQuerySystemInformation;
+    rm_sys.NtQuerySystemInformation = qsi_mismatch_n;
+    mismatches = 3;
+    assert_int_equal(rm_detect(&regs, NULL, &h), ERROR_SUCCESS);
+    assert_non_null(find_self(&h));
+    rm_holders_free(&h);
+    mismatches = 1000; /* never settles: an error, not a loop */
+    assert_int_equal(rm_detect(&regs, NULL, &h), ERROR_OUTOFMEMORY);
+    rm_holders_free(&h);
+    rm_sys_reset();
+    CloseHandle(f);
+}
+
+/* ---- processes that vanish ------------------------------------------------------------------ */
+
+static HANDLE WINAPI open_process_gone(DWORD access, BOOL inherit, DWORD pid)
+{
+    (void)access, (void)inherit, (void)pid;
+    SetLastError(ERROR_INVALID_PARAMETER);
+    return NULL;
+}
+
+static void a_process_gone_after_the_snapshot_is_skipped(void **state)
+{
+    (void)state;
+    struct rm_holders h = {0};
+    HANDLE f = hold(file_a);
+    rm_sys.OpenProcess = open_process_gone; /* every other process "exited" meanwhile */
+    assert_int_equal(rm_detect(&regs, NULL, &h), ERROR_SUCCESS);
+    assert_int_equal(h.count, 1); /* only ourselves, opened without OpenProcess */
+    assert_int_equal(h.items[0].pid, GetCurrentProcessId());
+    rm_holders_free(&h);
+    rm_sys_reset();
+    CloseHandle(f);
+}
+
+/* ---- a kernel that knows who uses a file ---------------------------------------------------- */
+
+static int kernel_calls, snapshot_calls;
+static DWORD fake_user_pid;
+
+static NTSTATUS NTAPI kernel_knows(HANDLE h, PIO_STATUS_BLOCK io, PVOID buf, ULONG len, FILE_INFORMATION_CLASS c)
+{
+    (void)h, (void)io;
+    if (c != 47)
+        return (NTSTATUS)0xC0000002L;
+    kernel_calls++;
+    if (len < 2 * sizeof(ULONG_PTR))
+        return (NTSTATUS)0xC0000004L;
+    ULONG_PTR *p = buf;
+    *(ULONG *)buf = 1;
+    p[1] = fake_user_pid;
+    return 0;
+}
+
+static NTSTATUS NTAPI counting_qsi(SYSTEM_INFORMATION_CLASS c, PVOID buf, ULONG len, PULONG need)
+{
+    snapshot_calls++;
+    return real_qsi(c, buf, len, need);
+}
+
+static void the_kernel_path_is_used_where_it_answers(void **state)
+{
+    (void)state;
+    struct rm_holders h = {0};
+    /* A real other process for the kernel to "report": a child that just waits. */
+    STARTUPINFOW si = {0};
+    si.cb = sizeof si;
+    PROCESS_INFORMATION pi;
+    WCHAR cmd[] = L"cmd.exe /c ping -n 30 127.0.0.1 >nul";
+    assert_true(CreateProcessW(NULL, cmd, NULL, NULL, FALSE, CREATE_NO_WINDOW, NULL, NULL, &si, &pi));
+    fake_user_pid = pi.dwProcessId;
+    real_qsi = rm_sys.NtQuerySystemInformation;
+    rm_sys.NtQueryInformationFile = kernel_knows;
+    rm_sys.NtQuerySystemInformation = counting_qsi;
+    kernel_calls = snapshot_calls = 0;
+    assert_int_equal(rm_detect(&regs, NULL, &h), ERROR_SUCCESS);
+    assert_int_equal(kernel_calls, 2); /* one question per existing registered file */
+    assert_int_equal(snapshot_calls, 1); /* only to look at the caller's own handles */
+    assert_int_equal(h.count, 1);
+    assert_int_equal(h.items[0].pid, pi.dwProcessId);
+    assert_true(h.items[0].how & RM_HOLD_HANDLE);
+    rm_holders_free(&h);
+    rm_sys_reset();
+    TerminateProcess(pi.hProcess, 0);
+    CloseHandle(pi.hProcess);
+    CloseHandle(pi.hThread);
+}
+
+/* ---- directories, missing files, cancellation ---------------------------------------------- */
+
+static void a_registered_directory_is_access_denied(void **state)
+{
+    (void)state;
+    struct rm_holders h = {0};
+    struct rm_text d[1] = {{(const uint16_t *)dir, (uint32_t)wcslen(dir)}};
+    struct rm_registrations r = {0};
+    r.files = d;
+    r.nfiles = 1;
+    assert_int_equal(rm_detect(&r, NULL, &h), ERROR_ACCESS_DENIED);
+    rm_holders_free(&h);
+}
+
+static void missing_files_are_skipped(void **state)
+{
+    (void)state;
+    struct rm_holders h = {0};
+    WCHAR missing[MAX_PATH];
+    _snwprintf(missing, MAX_PATH, L"%ls\\not-there.dat", dir);
+    struct rm_text m[1] = {{(const uint16_t *)missing, (uint32_t)wcslen(missing)}};
+    struct rm_registrations r = {0};
+    r.files = m;
+    r.nfiles = 1;
+    assert_int_equal(rm_detect(&r, NULL, &h), ERROR_SUCCESS);
+    assert_int_equal(h.count, 0);
+    rm_holders_free(&h);
+}
+
+static void a_cancel_request_stops_detection(void **state)
+{
+    (void)state;
+    struct rm_holders h = {0};
+    HANDLE f = hold(file_a);
+    volatile LONG requests = 5;
+    struct rm_cancel c = {&requests, 4}; /* a request came in after the call started */
+    assert_int_equal(rm_detect(&regs, &c, &h), ERROR_CANCELLED);
+    rm_holders_free(&h);
+    c.seen = 5;
+    assert_int_equal(rm_detect(&regs, &c, &h), ERROR_SUCCESS);
+    rm_holders_free(&h);
+    CloseHandle(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(the_caller_holding_a_file_is_found, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_hanging_query_costs_its_timeout_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(length_mismatch_is_retried_boundedly, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_process_gone_after_the_snapshot_is_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_kernel_path_is_used_where_it_answers, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_registered_directory_is_access_denied, setup, teardown),
+        cmocka_unit_test_setup_teardown(missing_files_are_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_cancel_request_stops_detection, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
