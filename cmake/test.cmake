@@ -1,0 +1,110 @@
+# Builds both DLLs and runs every test under Wine. From the repository root:
+#
+#   cmake -P cmake/test.cmake
+#
+# Installs what is missing first (cmake/setup.cmake). Both presets are always built: the x86
+# DLL ships too, and the ABI tests of the x64 run check the export tables of both DLLs. The x86
+# tests need the 32-bit Wine loader; where it cannot be had they are reported as skipped, with
+# the reason, instead of failing the run. Exits non-zero on any failure.
+cmake_minimum_required(VERSION 3.21)
+include(${CMAKE_CURRENT_LIST_DIR}/setup.cmake)
+rm_clock(_rm_start)
+
+# ---- build both ----------------------------------------------------------------------------
+foreach(arch x64 x86)
+  rm_clock(t)
+  rm_run(rc ${CMAKE_COMMAND} --preset ${arch})
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "Configuring preset ${arch} failed (exit ${rc})")
+  endif()
+  rm_run(rc ${CMAKE_COMMAND} --build --preset ${arch})
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "Building preset ${arch} failed (exit ${rc})")
+  endif()
+  rm_phase_done("configure + build ${arch}" ${t})
+endforeach()
+
+# ---- test ----------------------------------------------------------------------------------
+set(_rm_failures "")
+set(_rm_passed 0)
+set(_rm_failed 0)
+set(_rm_skipped 0)
+
+# Runs one preset's tests with one persistent wineserver for the whole run: starting a server
+# per test process would cost more than most tests. The server is stopped whatever happens,
+# so no Wine process of this prefix outlives the run.
+function(rm_test_preset arch)
+  set(junit "${RM_ROOT}/build/${arch}/Testing/rm-results.xml")
+  set(failed_log "${RM_ROOT}/build/${arch}/Testing/Temporary/LastTestsFailed.log")
+  file(REMOVE "${junit}" "${failed_log}")
+
+  rm_clock(t)
+  rm_wineserver(start ${arch} rc)
+  rm_phase_done("Wine prefix + wineserver ${arch}" ${t})
+  if(NOT rc EQUAL 0)
+    rm_wineserver(stop ${arch} ignored)
+    list(APPEND _rm_failures "starting the wineserver for ${arch} (exit ${rc})")
+    set(_rm_failures "${_rm_failures}" PARENT_SCOPE)
+    return()
+  endif()
+
+  rm_clock(t)
+  rm_run(rc ${CMAKE_CTEST_COMMAND} --preset ${arch} -j2 --output-junit "${junit}")
+  rm_wineserver(stop ${arch} stop_rc)
+  rm_phase_done("tests ${arch}" ${t})
+  if(NOT rc EQUAL 0)
+    list(APPEND _rm_failures "ctest --preset ${arch} (exit ${rc})")
+  endif()
+  if(NOT stop_rc EQUAL 0)
+    list(APPEND _rm_failures "stopping the wineserver for ${arch} (exit ${stop_rc})")
+  endif()
+  set(_rm_failures "${_rm_failures}" PARENT_SCOPE)
+
+  # Counts for the closing line. Failures are ctest's own list, which includes tests that could
+  # not start; its JUnit report files those under "skipped", so it only supplies the passes.
+  if(EXISTS "${junit}")
+    file(READ "${junit}" head LIMIT 4096)
+    set(tests 0)
+    if(head MATCHES "<testsuite[^>]* tests=\"([0-9]+)\"")
+      set(tests ${CMAKE_MATCH_1})
+    endif()
+    file(STRINGS "${junit}" passes REGEX "<testcase [^>]*status=\"run\"")
+    list(LENGTH passes passed)
+    set(failed 0)
+    if(EXISTS "${failed_log}")
+      file(STRINGS "${failed_log}" failed_lines REGEX "^[0-9]+:")
+      list(LENGTH failed_lines failed)
+    endif()
+    math(EXPR skipped "${tests} - ${passed} - ${failed}")
+    math(EXPR p "${_rm_passed} + ${passed}")
+    math(EXPR f "${_rm_failed} + ${failed}")
+    math(EXPR s "${_rm_skipped} + ${skipped}")
+    set(_rm_passed ${p} PARENT_SCOPE)
+    set(_rm_failed ${f} PARENT_SCOPE)
+    set(_rm_skipped ${s} PARENT_SCOPE)
+  endif()
+endfunction()
+
+rm_test_preset(x64)
+
+if(RM_HAVE_WINE32)
+  rm_test_preset(x86)
+else()
+  set(_rm_x86_note "the x86 DLL was built (build/x86/bin/rstrtmgr.dll)")
+  if(EXISTS "${RM_ROOT}/tests/abi/CMakeLists.txt")
+    string(APPEND _rm_x86_note " and its exports are checked by the x64 run")
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} -E echo
+    "x86 tests SKIPPED: wine32:i386 could not be installed (${RM_WINE32_REASON}); ${_rm_x86_note}")
+endif()
+
+rm_phase_done("total after set-up" ${_rm_start})
+set(_rm_counts "${_rm_passed} passed, ${_rm_failed} failed")
+if(_rm_skipped GREATER 0)
+  string(APPEND _rm_counts ", ${_rm_skipped} skipped")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} -E echo "tests: ${_rm_counts}")
+if(_rm_failures)
+  list(JOIN _rm_failures "; " _rm_failures)
+  message(FATAL_ERROR "Failed: ${_rm_failures}")
+endif()
