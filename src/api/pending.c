@@ -20,15 +20,6 @@ static DWORD owner_only(DWORD handle)
     return err ? err : ERROR_CALL_NOT_IMPLEMENTED;
 }
 
-DWORD WINAPI RmGetList(DWORD dwSessionHandle, UINT *pnProcInfoNeeded, UINT *pnProcInfo,
-                       RM_PROCESS_INFO rgAffectedApps[], LPDWORD lpdwRebootReasons)
-{
-    RM_API_ENTER;
-    if (!pnProcInfoNeeded || !pnProcInfo || !lpdwRebootReasons || (*pnProcInfo && !rgAffectedApps))
-        RM_API_RETURN(ERROR_BAD_ARGUMENTS);
-    RM_API_RETURN(owner_only(dwSessionHandle));
-}
-
 DWORD WINAPI RmShutdown(DWORD dwSessionHandle, ULONG lActionFlags, RM_WRITE_STATUS_CALLBACK fnStatus)
 {
     (void)fnStatus;
@@ -44,12 +35,6 @@ DWORD WINAPI RmRestart(DWORD dwSessionHandle, DWORD dwRestartFlags, RM_WRITE_STA
     RM_API_ENTER;
     if (dwRestartFlags != 0)
         RM_API_RETURN(ERROR_BAD_ARGUMENTS);
-    RM_API_RETURN(owner_only(dwSessionHandle));
-}
-
-DWORD WINAPI RmCancelCurrentTask(DWORD dwSessionHandle)
-{
-    RM_API_ENTER;
     RM_API_RETURN(owner_only(dwSessionHandle));
 }
 

@@ -31,3 +31,11 @@ DWORD WINAPI RmEndSession(DWORD dwSessionHandle)
     RM_API_ENTER;
     RM_API_RETURN(rm_session_end(dwSessionHandle));
 }
+
+/* Only asks: the running RmGetList (later RmShutdown/RmRestart) of the session stops at its
+ * next safe point and returns ERROR_CANCELLED. */
+DWORD WINAPI RmCancelCurrentTask(DWORD dwSessionHandle)
+{
+    RM_API_ENTER;
+    RM_API_RETURN(rm_session_cancel(dwSessionHandle));
+}

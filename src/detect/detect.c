@@ -27,13 +27,21 @@
 
 /* ---- small pieces --------------------------------------------------------------------------- */
 
+static void copy_service(WCHAR *dst, const WCHAR *src)
+{
+    size_t i = 0;
+    for (; src && src[i] && i < CCH_RM_MAX_SVC_NAME; i++)
+        dst[i] = src[i];
+    dst[i] = 0;
+}
+
 int rm_holders_add(struct rm_holders *h, DWORD pid, const FILETIME *start, uint32_t how, const WCHAR *service)
 {
     for (uint32_t i = 0; i < h->count; i++)
         if (h->items[i].pid == pid) {
             h->items[i].how |= how;
             if (service && service[0] && !h->items[i].service[0])
-                lstrcpynW(h->items[i].service, service, CCH_RM_MAX_SVC_NAME + 1);
+                copy_service(h->items[i].service, service);
             return 0;
         }
     if (h->count == h->cap) {
@@ -52,8 +60,7 @@ int rm_holders_add(struct rm_holders *h, DWORD pid, const FILETIME *start, uint3
     e->pid = pid;
     e->start = *start;
     e->how = how;
-    if (service)
-        lstrcpynW(e->service, service, CCH_RM_MAX_SVC_NAME + 1);
+    copy_service(e->service, service);
     return 0;
 }
 

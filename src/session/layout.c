@@ -17,9 +17,20 @@ void rm_store_init(struct rm_store *s)
     s->slot_size = (uint32_t)sizeof(struct rm_slot);
 }
 
+/* A fresh section is all zeroes. A zeroed header over slots that are not is damage, and
+ * "initialising" it would wipe live sessions. */
+static int all_zero(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i])
+            return 0;
+    return 1;
+}
+
 int rm_store_check(const struct rm_store *s)
 {
-    if (s->magic == 0 && s->version == 0 && s->size == 0 && s->slot_count == 0)
+    if (all_zero(s, sizeof *s))
         return RM_LAYOUT_EMPTY;
     if (s->magic != RM_STORE_MAGIC || s->version != RM_LAYOUT_VERSION ||
         s->size != sizeof *s || s->slot_count != RM_MAX_SESSIONS ||
