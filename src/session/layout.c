@@ -88,6 +88,8 @@ uint32_t rm_record_size(uint32_t type, uint32_t nchars)
         return pad8((uint32_t)sizeof(struct rm_record_header) + 4u + 2u * (nchars + 1u));
     case RM_REC_PROCESS:
         return pad8((uint32_t)sizeof(struct rm_record_header) + 12u);
+    case RM_REC_STATUS:
+        return pad8((uint32_t)sizeof(struct rm_record_header) + 16u);
     default:
         return 0;
     }
@@ -113,6 +115,82 @@ void rm_record_write_process(void *dst, uint32_t pid, uint32_t time_lo, uint32_t
     memset(p, 0, h.size);
     memcpy(p, &h, sizeof h);
     memcpy(p + sizeof h, v, sizeof v);
+}
+
+void rm_record_write_status(void *dst, uint32_t pid, uint32_t time_lo, uint32_t time_hi, uint32_t status)
+{
+    struct rm_record_header h = {RM_REC_STATUS, 0, rm_record_size(RM_REC_STATUS, 0)};
+    uint32_t v[4] = {pid, time_lo, time_hi, status};
+    uint8_t *p = dst;
+    memset(p, 0, h.size);
+    memcpy(p, &h, sizeof h);
+    memcpy(p + sizeof h, v, sizeof v);
+}
+
+#define STOPPED_FIXED ((uint32_t)sizeof(struct rm_record_header) + 32u)
+
+uint32_t rm_record_size_stopped(const struct rm_stopped_info *info)
+{
+    if (info->ncmd > RM_MAX_TEXT || info->ndir > RM_MAX_TEXT || info->nsvc > 256)
+        return 0;
+    return pad8(STOPPED_FIXED + 2u * (info->ncmd + info->ndir + info->nsvc + 3u));
+}
+
+static uint8_t *put_text(uint8_t *p, const uint16_t *text, uint32_t n)
+{
+    if (n)
+        memcpy(p, text, 2u * n);
+    memset(p + 2u * n, 0, 2);
+    return p + 2u * (n + 1);
+}
+
+void rm_record_write_stopped(void *dst, const struct rm_stopped_info *info)
+{
+    struct rm_record_header h = {RM_REC_STOPPED, 0, rm_record_size_stopped(info)};
+    uint32_t v[8] = {info->pid, info->time_lo, info->time_hi, info->app_type,
+                     info->flags, info->ncmd, info->ndir, info->nsvc};
+    uint8_t *p = dst;
+    memset(p, 0, h.size);
+    memcpy(p, &h, sizeof h);
+    memcpy(p + sizeof h, v, sizeof v);
+    p = put_text(p + STOPPED_FIXED, info->cmd, info->ncmd);
+    p = put_text(p, info->dir, info->ndir);
+    put_text(p, info->svc, info->nsvc);
+}
+
+/* Each text must end with its NUL where its length says. */
+static int text_ok(const uint8_t *p, uint32_t n)
+{
+    uint16_t nul;
+    memcpy(&nul, p + 2u * n, 2);
+    return nul == 0;
+}
+
+static int read_stopped(const uint8_t *rec, uint32_t size, struct rm_record *out)
+{
+    uint32_t v[8];
+    memcpy(v, rec + sizeof(struct rm_record_header), sizeof v);
+    struct rm_stopped_info *s = &out->stopped;
+    s->pid = v[0];
+    s->time_lo = v[1];
+    s->time_hi = v[2];
+    s->app_type = v[3];
+    s->flags = v[4];
+    s->ncmd = v[5];
+    s->ndir = v[6];
+    s->nsvc = v[7];
+    if (rm_record_size_stopped(s) != size)
+        return RM_LAYOUT_CORRUPT;
+    const uint8_t *p = rec + STOPPED_FIXED;
+    s->cmd = (const uint16_t *)(const void *)p;
+    s->dir = (const uint16_t *)(const void *)(p + 2u * (s->ncmd + 1));
+    s->svc = (const uint16_t *)(const void *)(p + 2u * (s->ncmd + s->ndir + 2));
+    if (!text_ok(p, s->ncmd) || !text_ok((const uint8_t *)s->dir, s->ndir) || !text_ok((const uint8_t *)s->svc, s->nsvc))
+        return RM_LAYOUT_CORRUPT;
+    out->pid = s->pid;
+    out->time_lo = s->time_lo;
+    out->time_hi = s->time_hi;
+    return 1;
 }
 
 int rm_record_next(const void *view, uint32_t used, uint32_t *offset, struct rm_record *out)
@@ -145,16 +223,22 @@ int rm_record_next(const void *view, uint32_t used, uint32_t *offset, struct rm_
         out->text = (const uint16_t *)(const void *)(base + off + sizeof h + 4);
         break;
     }
-    case RM_REC_PROCESS: {
-        uint32_t v[3];
-        if (h.size != rm_record_size(RM_REC_PROCESS, 0))
+    case RM_REC_PROCESS:
+    case RM_REC_STATUS: {
+        uint32_t v[4] = {0};
+        if (h.size != rm_record_size(h.type, 0))
             return RM_LAYOUT_CORRUPT;
-        memcpy(v, base + off + sizeof h, sizeof v);
+        memcpy(v, base + off + sizeof h, h.type == RM_REC_STATUS ? 16 : 12);
         out->pid = v[0];
         out->time_lo = v[1];
         out->time_hi = v[2];
+        out->status = v[3];
         break;
     }
+    case RM_REC_STOPPED:
+        if (h.size < STOPPED_FIXED || read_stopped(base + off, h.size, out) != 1)
+            return RM_LAYOUT_CORRUPT;
+        break;
     default:
         return RM_LAYOUT_CORRUPT;
     }

@@ -28,6 +28,9 @@
 
 enum rm_slot_state { RM_SLOT_FREE = 0, RM_SLOT_LIVE = 1 };
 
+/* rm_slot.flags */
+#define RM_SLOT_SHUT_DOWN 0x1u /* RmShutdown ran: RmRestart is now in sequence */
+
 struct rm_slot {
     uint32_t state;      /* enum rm_slot_state */
     uint32_t generation; /* bumped at every start and end; 0 is never live */
@@ -68,7 +71,13 @@ struct rm_data_header {
     uint32_t reserved[5];
 };
 
-enum rm_record_type { RM_REC_FILE = 1, RM_REC_PROCESS = 2, RM_REC_SERVICE = 3 };
+enum rm_record_type {
+    RM_REC_FILE = 1,
+    RM_REC_PROCESS = 2,
+    RM_REC_SERVICE = 3,
+    RM_REC_STATUS = 4,  /* an app's AppStatus bits changed; the latest record wins */
+    RM_REC_STOPPED = 5, /* what it takes to restart an app this session stopped */
+};
 
 /* A record: this header, then the payload, padded to 8 bytes.
  * FILE/SERVICE payload: uint32_t nchars; uint16_t text[nchars]; uint16_t 0.
@@ -82,7 +91,19 @@ struct rm_record_header {
 /* Longest string a record may hold: the Win32 path limit. */
 #define RM_MAX_TEXT 32767u
 
-/* A record as read back: copied scalars, a pointer into the view for the text. */
+/* STATUS payload: uint32_t pid, time_lo, time_hi, status.
+ * STOPPED payload: uint32_t pid, time_lo, time_hi, app_type, flags, ncmd, ndir, nsvc; then the
+ * command line, working directory and service name, each NUL-terminated (any may be empty). */
+struct rm_stopped_info {
+    uint32_t pid, time_lo, time_hi;
+    uint32_t app_type; /* RM_APP_TYPE */
+    uint32_t flags;    /* RM_STOPPED_* */
+    const uint16_t *cmd, *dir, *svc;
+    uint32_t ncmd, ndir, nsvc;
+};
+#define RM_STOPPED_NEW_CONSOLE 0x1u /* restart in a console of its own */
+
+/* A record as read back: copied scalars, pointers into the view for the text. */
 struct rm_record {
     uint32_t type;
     uint32_t offset; /* of the record header */
@@ -90,6 +111,8 @@ struct rm_record {
     uint32_t nchars;
     const uint16_t *text; /* FILE/SERVICE: nchars units, inside the view */
     uint32_t pid, time_lo, time_hi;
+    uint32_t status;              /* STATUS */
+    struct rm_stopped_info stopped; /* STOPPED (pid/time also above) */
 };
 
 enum rm_layout_status { RM_LAYOUT_OK = 0, RM_LAYOUT_EMPTY = 1, RM_LAYOUT_CORRUPT = -1 };
@@ -110,6 +133,10 @@ uint32_t rm_record_size(uint32_t type, uint32_t nchars);
 /* Writes a record at dst (which must have rm_record_size bytes). */
 void rm_record_write_text(void *dst, uint32_t type, const uint16_t *text, uint32_t nchars);
 void rm_record_write_process(void *dst, uint32_t pid, uint32_t time_lo, uint32_t time_hi);
+void rm_record_write_status(void *dst, uint32_t pid, uint32_t time_lo, uint32_t time_hi, uint32_t status);
+/* Size of a STOPPED record (0 when a text is too long), and its writer. */
+uint32_t rm_record_size_stopped(const struct rm_stopped_info *info);
+void rm_record_write_stopped(void *dst, const struct rm_stopped_info *info);
 
 /* Reads the record at *offset (from the view start) if it lies wholly below `used`, which the
  * caller has already checked against its own view size. Returns 1 and advances *offset, 0 at

@@ -11,12 +11,40 @@ size_t rm_text_len(const uint16_t *s, size_t max)
     return n;
 }
 
+/* The scripts file names are commonly written in: Latin (with Latin Extended-A), Greek,
+ * Cyrillic, Armenian and the fullwidth forms. Pairs follow the Unicode case mappings. */
 uint16_t rm_fold16(uint16_t c)
 {
-    if (c >= 'a' && c <= 'z')
-        return (uint16_t)(c - 32);
+    if (c < 0x80)
+        return c >= 'a' && c <= 'z' ? (uint16_t)(c - 32) : c;
     if (c >= 0xe0 && c <= 0xfe && c != 0xf7)
         return (uint16_t)(c - 32);
+    if (c == 0xff)
+        return 0x178;
+    if (c >= 0x100 && c <= 0x137 && c != 0x131)
+        return (uint16_t)(c & ~1u); /* upper case is the even code point */
+    if (c >= 0x139 && c <= 0x148)
+        return (uint16_t)(c & 1u ? c : c - 1); /* upper case is the odd one */
+    if (c >= 0x14a && c <= 0x177)
+        return (uint16_t)(c & ~1u);
+    if (c >= 0x179 && c <= 0x17e)
+        return (uint16_t)(c & 1u ? c : c - 1);
+    if (c >= 0x3b1 && c <= 0x3c9 && c != 0x3c2)
+        return (uint16_t)(c - 32); /* Greek */
+    if (c == 0x3c2)
+        return 0x3a3; /* final sigma */
+    if (c >= 0x3ac && c <= 0x3af)
+        return c == 0x3ac ? 0x386 : (uint16_t)(c - 37);
+    if (c >= 0x430 && c <= 0x44f)
+        return (uint16_t)(c - 32); /* Cyrillic */
+    if (c >= 0x450 && c <= 0x45f)
+        return (uint16_t)(c - 80);
+    if (c >= 0x460 && c <= 0x4ff && c != 0x482 && !(c >= 0x483 && c <= 0x489))
+        return (uint16_t)(c >= 0x4c1 && c <= 0x4ce ? (c & 1u ? c : c - 1u) : (c & ~1u));
+    if (c >= 0x561 && c <= 0x586)
+        return (uint16_t)(c - 48); /* Armenian */
+    if (c >= 0xff41 && c <= 0xff5a)
+        return (uint16_t)(c - 32); /* fullwidth */
     return c;
 }
 

@@ -141,8 +141,17 @@ int rm_index_has_text(const struct rm_index *ix, uint32_t kind, const uint16_t *
     return rm_index_get_text(ix, kind, text, nchars) != NULL;
 }
 
-int rm_index_has_process(const struct rm_index *ix, uint32_t pid, uint32_t time_lo, uint32_t time_hi)
+struct rm_index_entry *rm_index_get_process(const struct rm_index *ix, uint32_t pid, uint32_t time_lo,
+                                            uint32_t time_hi)
 {
     struct rm_index_entry k = process_key(pid, time_lo, time_hi);
-    return ix->cap && find(ix, &k)->hash != 0;
+    if (!ix->cap)
+        return NULL;
+    struct rm_index_entry *e = find(ix, &k);
+    return e->hash ? e : NULL;
+}
+
+int rm_index_has_process(const struct rm_index *ix, uint32_t pid, uint32_t time_lo, uint32_t time_hi)
+{
+    return rm_index_get_process(ix, pid, time_lo, time_hi) != NULL;
 }

@@ -42,6 +42,8 @@ int rm_index_has_text(const struct rm_index *ix, uint32_t kind, const uint16_t *
 /* The entry for text, or NULL; its value[] may be changed by the caller. */
 struct rm_index_entry *rm_index_get_text(const struct rm_index *ix, uint32_t kind, const uint16_t *text,
                                          uint32_t nchars);
+struct rm_index_entry *rm_index_get_process(const struct rm_index *ix, uint32_t pid, uint32_t time_lo,
+                                            uint32_t time_hi);
 int rm_index_has_process(const struct rm_index *ix, uint32_t pid, uint32_t time_lo, uint32_t time_hi);
 
 #endif

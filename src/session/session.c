@@ -25,6 +25,7 @@ struct rm_local {
     struct rm_data data;
     struct rm_index index; /* everything registered, as far as `parsed` */
     uint32_t parsed;
+    struct rm_index apps; /* per process: value[0] status, value[1] offset of its STOPPED record */
     volatile LONG cancel_requests; /* bumped by RmCancelCurrentTask */
 };
 
@@ -69,6 +70,7 @@ static struct rm_local *alloc_local(void)
             memset(e, 0, sizeof *e);
             e->in_use = 1;
             rm_index_init(&e->index, index_alloc, index_free);
+            rm_index_init(&e->apps, index_alloc, index_free);
         }
     ReleaseSRWLockExclusive(&local_lock);
     return e;
@@ -78,6 +80,7 @@ static void free_local(struct rm_local *e)
 {
     rm_data_close(&e->data);
     rm_index_clear(&e->index);
+    rm_index_clear(&e->apps);
     AcquireSRWLockExclusive(&local_lock);
     memset(e, 0, sizeof *e);
     ReleaseSRWLockExclusive(&local_lock);
@@ -105,7 +108,16 @@ static void free_slot(struct rm_store *st, uint32_t i)
     st->sequence++;
 }
 
-/* Takes the store lock and resolves handle to a live entry. On success the lock is held. */
+/* Ends an operation begun by lock_entry: the view goes (see store.h), then the lock. */
+static void unlock_entry(struct rm_local *e)
+{
+    if (e->in_use)
+        rm_data_unmap(&e->data);
+    rm_store_unlock();
+}
+
+/* Takes the store lock and resolves handle to a live entry with its data mapped. On success
+ * the lock is held until unlock_entry. */
 static DWORD lock_entry(DWORD handle, struct rm_store **st, struct rm_local **out)
 {
     if (!lookup(handle))
@@ -118,7 +130,7 @@ static DWORD lock_entry(DWORD handle, struct rm_store **st, struct rm_local **ou
         rm_store_unlock();
         return ERROR_INVALID_HANDLE;
     }
-    const struct rm_slot *s = &(*st)->slots[e->slot];
+    struct rm_slot *s = &(*st)->slots[e->slot];
     if (!slot_is(s, e->generation) || (e->owner && !owned_by_self(s))) {
         /* The session ended (or its owner died and the slot was reused): this handle is dead
          * for good, so let it go. */
@@ -126,20 +138,36 @@ static DWORD lock_entry(DWORD handle, struct rm_store **st, struct rm_local **ou
         rm_store_unlock();
         return ERROR_INVALID_HANDLE;
     }
+    if (!e->owner) {
+        /* A session lives until its owner ends it or dies: a member finds out here. */
+        FILETIME owner = {s->owner_time_lo, s->owner_time_hi};
+        if (rm_process_state(s->owner_pid, &owner) == RM_PROC_GONE) {
+            free_slot(*st, e->slot);
+            free_local(e);
+            rm_store_unlock();
+            return ERROR_INVALID_HANDLE;
+        }
+    }
+    DWORD merr = rm_data_map(&e->data);
+    if (merr) {
+        rm_store_unlock();
+        return merr;
+    }
     *out = e;
     return ERROR_SUCCESS;
 }
 
 /* Frees the slots of owners that died without RmEndSession. Liveness is checked with the lock
  * released (it opens processes), then each slot is freed only if nothing changed meanwhile. */
-static void reclaim_dead_owners(void)
+static DWORD reclaim_dead_owners(void)
 {
     struct rm_slot seen[RM_MAX_SESSIONS];
     int dead[RM_MAX_SESSIONS] = {0}, any = 0;
     struct rm_store *st;
 
-    if (rm_store_lock(&st))
-        return;
+    DWORD err = rm_store_lock(&st);
+    if (err)
+        return err;
     memcpy(seen, st->slots, sizeof seen);
     rm_store_unlock();
 
@@ -150,12 +178,15 @@ static void reclaim_dead_owners(void)
         if (rm_process_state(seen[i].owner_pid, &t) == RM_PROC_GONE)
             dead[i] = any = 1;
     }
-    if (!any || rm_store_lock(&st))
-        return;
+    if (!any)
+        return ERROR_SUCCESS;
+    if ((err = rm_store_lock(&st)))
+        return err;
     for (uint32_t i = 0; i < RM_MAX_SESSIONS; i++)
         if (dead[i] && memcmp(&st->slots[i], &seen[i], sizeof seen[i]) == 0)
             free_slot(st, i);
     rm_store_unlock();
+    return ERROR_SUCCESS;
 }
 
 DWORD rm_session_start(DWORD *handle, WCHAR key_text[RM_KEY_CHARS + 1])
@@ -167,10 +198,13 @@ DWORD rm_session_start(DWORD *handle, WCHAR key_text[RM_KEY_CHARS + 1])
 
     if (!rm_sys.random_bytes(key, sizeof key))
         return ERROR_WRITE_FAULT;
-    reclaim_dead_owners();
+    /* A store we cannot lock now will not be lockable a moment later: one timeout, not two. */
+    DWORD err = reclaim_dead_owners();
+    if (err)
+        return err;
     rm_self_identity(&pid, &me);
 
-    DWORD err = rm_store_lock(&st);
+    err = rm_store_lock(&st);
     if (err)
         return err;
     uint32_t i = 0;
@@ -202,6 +236,7 @@ DWORD rm_session_start(DWORD *handle, WCHAR key_text[RM_KEY_CHARS + 1])
     e->generation = generation;
     e->parsed = (uint32_t)sizeof(struct rm_data_header);
     e->handle = encode_handle(i, (uint32_t)(e - locals), generation);
+    rm_data_unmap(&e->data);
     rm_store_unlock();
 
     rm_key_encode(key, (uint16_t *)key_text);
@@ -266,6 +301,7 @@ DWORD rm_session_join(const uint8_t key[RM_KEY_BYTES], DWORD *handle)
     e->generation = seen.generation;
     e->parsed = (uint32_t)sizeof(struct rm_data_header);
     e->handle = encode_handle(e->slot, (uint32_t)(e - locals), e->generation);
+    rm_data_unmap(&e->data);
     rm_store_unlock();
     *handle = e->handle;
     return ERROR_SUCCESS;
@@ -282,7 +318,7 @@ DWORD rm_session_end(DWORD handle)
     if (e->owner)
         free_slot(st, e->slot);
     free_local(e);
-    rm_store_unlock();
+    unlock_entry(e);
     return ERROR_SUCCESS;
 }
 
@@ -295,8 +331,21 @@ DWORD rm_session_check(DWORD handle, BOOL need_owner)
         return err;
     if (need_owner && !e->owner)
         err = ERROR_SESSION_CREDENTIAL_CONFLICT;
-    rm_store_unlock();
+    unlock_entry(e);
     return err;
+}
+
+/* Latest status, and where the latest restart information is, per app. */
+static int note_app(struct rm_local *e, const struct rm_record *r)
+{
+    if (rm_index_add_process(&e->apps, r->pid, r->time_lo, r->time_hi) < 0)
+        return -1;
+    struct rm_index_entry *a = rm_index_get_process(&e->apps, r->pid, r->time_lo, r->time_hi);
+    if (r->type == RM_REC_STATUS)
+        a->value[0] = r->status;
+    else
+        a->value[1] = (uint64_t)r->offset + 1;
+    return 0;
 }
 
 /* Brings the local index up to the end of the shared log, validating every record. */
@@ -314,8 +363,18 @@ static DWORD catch_up(struct rm_local *e)
     struct rm_record r;
     int rc;
     while ((rc = rm_record_next(h, used, &e->parsed, &r)) == 1) {
-        int added = r.type == RM_REC_PROCESS ? rm_index_add_process(&e->index, r.pid, r.time_lo, r.time_hi)
-                                             : rm_index_add_text(&e->index, r.type, r.text, r.nchars);
+        int added;
+        switch (r.type) {
+        case RM_REC_PROCESS:
+            added = rm_index_add_process(&e->index, r.pid, r.time_lo, r.time_hi);
+            break;
+        case RM_REC_STATUS:
+        case RM_REC_STOPPED:
+            added = note_app(e, &r);
+            break;
+        default:
+            added = rm_index_add_text(&e->index, r.type, r.text, r.nchars);
+        }
         if (added < 0)
             return ERROR_OUTOFMEMORY;
     }
@@ -326,6 +385,7 @@ static DWORD catch_up(struct rm_local *e)
 static void forget_index(struct rm_local *e)
 {
     rm_index_clear(&e->index);
+    rm_index_clear(&e->apps);
     e->parsed = (uint32_t)sizeof(struct rm_data_header);
 }
 
@@ -419,7 +479,7 @@ DWORD rm_session_register(DWORD handle, const struct rm_batch *batch)
         err = append_locked(e, batch);
     else
         forget_index(e);
-    rm_store_unlock();
+    unlock_entry(e);
     return err;
 }
 
@@ -494,7 +554,7 @@ DWORD rm_session_snapshot(DWORD handle, struct rm_registrations *out, volatile L
         err = copy_registrations(&e->index, out);
     if (!err)
         *cancel_requests = &e->cancel_requests;
-    rm_store_unlock();
+    unlock_entry(e);
     if (err)
         rm_registrations_free(out);
     return err;
@@ -511,8 +571,170 @@ DWORD rm_session_cancel(DWORD handle)
         InterlockedIncrement(&e->cancel_requests);
     else
         err = ERROR_SESSION_CREDENTIAL_CONFLICT;
-    rm_store_unlock();
+    unlock_entry(e);
     return err;
+}
+
+/* Appends records to the log (lock held, index caught up): all of them, or none. */
+static DWORD append_records(struct rm_local *e, const void *const *src, const uint32_t *sizes, int n)
+{
+    struct rm_data_header *h = e->data.view;
+    uint64_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += sizes[i];
+    uint32_t at = h->used;
+    if (total > (uint64_t)RM_DATA_RESERVE - at)
+        return ERROR_OUTOFMEMORY;
+    DWORD err = rm_data_commit(&e->data, at + (uint32_t)total);
+    if (err)
+        return err;
+    for (int i = 0; i < n; i++) {
+        memcpy((uint8_t *)h + at, src[i], sizes[i]);
+        at += sizes[i];
+    }
+    if (h->committed < e->data.committed)
+        h->committed = e->data.committed;
+    MemoryBarrier();
+    h->used = at;
+    h->sequence++;
+    return ERROR_SUCCESS;
+}
+
+DWORD rm_session_record_app(DWORD handle, const RM_UNIQUE_PROCESS *p, uint32_t status,
+                            const struct rm_stopped_info *restart)
+{
+    struct rm_store *st;
+    struct rm_local *e;
+    uint8_t status_rec[32];
+    uint8_t *stopped_rec = NULL;
+    uint32_t sizes[2] = {rm_record_size(RM_REC_STATUS, 0), 0};
+    const void *recs[2] = {status_rec, NULL};
+    rm_record_write_status(status_rec, p->dwProcessId, p->ProcessStartTime.dwLowDateTime,
+                           p->ProcessStartTime.dwHighDateTime, status);
+    if (restart) {
+        sizes[1] = rm_record_size_stopped(restart);
+        if (!sizes[1])
+            return ERROR_BAD_ARGUMENTS;
+        if (!(stopped_rec = rm_sys.alloc(sizes[1])))
+            return ERROR_OUTOFMEMORY;
+        rm_record_write_stopped(stopped_rec, restart);
+        recs[1] = stopped_rec;
+    }
+    DWORD err = lock_entry(handle, &st, &e);
+    if (!err) {
+        if (!(err = catch_up(e)))
+            err = append_records(e, recs, sizes, restart ? 2 : 1);
+        /* our own records are read back like anyone else's on the next catch-up */
+        if (err)
+            forget_index(e);
+        unlock_entry(e);
+    }
+    rm_sys.free(stopped_rec);
+    return err;
+}
+
+static WCHAR *dup_text(const uint16_t *t, uint32_t n)
+{
+    WCHAR *p = rm_sys.alloc(((size_t)n + 1) * sizeof *p);
+    if (p) {
+        memcpy(p, t, (size_t)n * sizeof *p);
+        p[n] = 0;
+    }
+    return p;
+}
+
+/* Fills the restart fields of a from the STOPPED record at offset (validated again: the log
+ * is shared memory). */
+static DWORD read_restart(struct rm_local *e, uint32_t offset, struct rm_app_state *a)
+{
+    struct rm_record r;
+    uint32_t off = offset;
+    struct rm_data_header *h = e->data.view;
+    if (rm_record_next(h, e->parsed, &off, &r) != 1 || r.type != RM_REC_STOPPED)
+        return ERROR_WRITE_FAULT;
+    a->app_type = r.stopped.app_type;
+    a->flags = r.stopped.flags;
+    a->cmd = dup_text(r.stopped.cmd, r.stopped.ncmd);
+    a->dir = dup_text(r.stopped.dir, r.stopped.ndir);
+    if (!a->cmd || !a->dir)
+        return ERROR_OUTOFMEMORY;
+    memcpy(a->service, r.stopped.svc, (size_t)r.stopped.nsvc * sizeof(WCHAR));
+    a->service[r.stopped.nsvc] = 0;
+    a->has_restart = 1;
+    return ERROR_SUCCESS;
+}
+
+void rm_session_apps_free(struct rm_app_state *apps, uint32_t count)
+{
+    for (uint32_t i = 0; apps && i < count; i++) {
+        rm_sys.free(apps[i].cmd);
+        rm_sys.free(apps[i].dir);
+    }
+    rm_sys.free(apps);
+}
+
+DWORD rm_session_apps(DWORD handle, struct rm_app_state **apps, uint32_t *count)
+{
+    struct rm_store *st;
+    struct rm_local *e;
+    *apps = NULL;
+    *count = 0;
+    DWORD err = lock_entry(handle, &st, &e);
+    if (err)
+        return err;
+    if ((err = catch_up(e)))
+        forget_index(e);
+    struct rm_app_state *out = NULL;
+    uint32_t n = 0;
+    if (!err && e->apps.count && !(out = rm_alloc_zero(e->apps.count * sizeof *out)))
+        err = ERROR_OUTOFMEMORY;
+    for (size_t i = 0; !err && i < e->apps.cap; i++) {
+        const struct rm_index_entry *x = &e->apps.buckets[i];
+        if (!x->hash)
+            continue;
+        struct rm_app_state *a = &out[n++];
+        a->process.dwProcessId = x->pid;
+        a->process.ProcessStartTime.dwLowDateTime = x->time_lo;
+        a->process.ProcessStartTime.dwHighDateTime = x->time_hi;
+        a->status = (uint32_t)x->value[0];
+        if (x->value[1] && x->value[1] <= e->parsed)
+            err = read_restart(e, (uint32_t)(x->value[1] - 1), a);
+    }
+    unlock_entry(e);
+    if (err) {
+        rm_session_apps_free(out, n);
+        return err;
+    }
+    *apps = out;
+    *count = n;
+    return ERROR_SUCCESS;
+}
+
+DWORD rm_session_set_flags(DWORD handle, uint32_t flags)
+{
+    struct rm_store *st;
+    struct rm_local *e;
+    DWORD err = lock_entry(handle, &st, &e);
+    if (err)
+        return err;
+    if (e->owner)
+        st->slots[e->slot].flags |= flags;
+    else
+        err = ERROR_SESSION_CREDENTIAL_CONFLICT;
+    unlock_entry(e);
+    return err;
+}
+
+DWORD rm_session_flags(DWORD handle, uint32_t *flags)
+{
+    struct rm_store *st;
+    struct rm_local *e;
+    DWORD err = lock_entry(handle, &st, &e);
+    if (err)
+        return err;
+    *flags = st->slots[e->slot].flags;
+    unlock_entry(e);
+    return ERROR_SUCCESS;
 }
 
 DWORD rm_session_counts(DWORD handle, uint32_t counts[3])
@@ -529,7 +751,7 @@ DWORD rm_session_counts(DWORD handle, uint32_t counts[3])
         counts[2] = (uint32_t)e->index.kind_count[RM_REC_SERVICE];
     } else
         forget_index(e);
-    rm_store_unlock();
+    unlock_entry(e);
     return err;
 }
 

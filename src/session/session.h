@@ -54,6 +54,29 @@ DWORD rm_session_snapshot(DWORD handle, struct rm_registrations *out, volatile L
 /* Asks the running operation of the session to stop at its next safe point (owner only). */
 DWORD rm_session_cancel(DWORD handle);
 
+/* What the session remembers about an app it acted on (RmShutdown/RmRestart). */
+struct rm_app_state {
+    RM_UNIQUE_PROCESS process;
+    uint32_t status;   /* RM_APP_STATUS bits */
+    int has_restart;   /* the fields below are valid */
+    uint32_t app_type; /* RM_APP_TYPE */
+    uint32_t flags;    /* RM_STOPPED_* */
+    WCHAR *cmd, *dir;  /* allocated */
+    WCHAR service[257];
+};
+
+/* Appends the app's new status and, if restart is given, how to bring it back. */
+struct rm_stopped_info;
+DWORD rm_session_record_app(DWORD handle, const RM_UNIQUE_PROCESS *p, uint32_t status,
+                            const struct rm_stopped_info *restart);
+/* Every app with a recorded status, latest status each (any member may read). */
+DWORD rm_session_apps(DWORD handle, struct rm_app_state **apps, uint32_t *count);
+void rm_session_apps_free(struct rm_app_state *apps, uint32_t count);
+
+/* Session flags (RM_SLOT_*): set bits, and read them back. Owner only for setting. */
+DWORD rm_session_set_flags(DWORD handle, uint32_t flags);
+DWORD rm_session_flags(DWORD handle, uint32_t *flags);
+
 /* What the session holds, counted by kind (files, processes, services), for callers and tests. */
 DWORD rm_session_counts(DWORD handle, uint32_t counts[3]);
 

@@ -130,18 +130,34 @@ static DWORD data_name(WCHAR *buf, uint32_t slot, uint32_t generation)
     return object_name(buf, 256, suffix);
 }
 
-static DWORD map_data(HANDLE section, struct rm_data *d)
+DWORD rm_data_map(struct rm_data *d)
 {
+    if (d->view)
+        return ERROR_SUCCESS;
     /* Our size again: a forged smaller section cannot be mapped at RM_DATA_RESERVE. */
-    void *v = rm_sys.MapViewOfFile(section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, RM_DATA_RESERVE);
-    if (!v) {
-        rm_sys.CloseHandle(section);
+    void *v = rm_sys.MapViewOfFile(d->section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, RM_DATA_RESERVE);
+    if (!v)
         return ERROR_WRITE_FAULT;
-    }
-    d->section = section;
     d->view = v;
     d->committed = 0;
     DWORD err = rm_data_commit(d, RM_DATA_COMMIT_STEP);
+    if (err)
+        rm_data_unmap(d);
+    return err;
+}
+
+void rm_data_unmap(struct rm_data *d)
+{
+    if (d->view)
+        rm_sys.UnmapViewOfFile(d->view);
+    d->view = NULL;
+    d->committed = 0;
+}
+
+static DWORD map_data(HANDLE section, struct rm_data *d)
+{
+    d->section = section;
+    DWORD err = rm_data_map(d);
     if (err)
         rm_data_close(d);
     return err;
@@ -188,8 +204,7 @@ DWORD rm_data_open(uint32_t slot, uint32_t generation, struct rm_data *d)
 
 void rm_data_close(struct rm_data *d)
 {
-    if (d->view)
-        rm_sys.UnmapViewOfFile(d->view);
+    rm_data_unmap(d);
     if (d->section)
         rm_sys.CloseHandle(d->section);
     memset(d, 0, sizeof *d);

@@ -23,16 +23,21 @@
 DWORD rm_store_lock(struct rm_store **store);
 void rm_store_unlock(void);
 
-/* One session's data section. */
+/* One session's data section. The section handle is held for as long as this process is in
+ * the session (that keeps the section alive); the view is mapped only while an operation runs,
+ * because 64 sessions' worth of 128 MiB views would not fit a 32-bit installer. */
 struct rm_data {
     HANDLE section;
-    struct rm_data_header *view;
-    uint32_t committed; /* bytes this process has made accessible */
+    struct rm_data_header *view; /* NULL between operations */
+    uint32_t committed;          /* bytes this view has made accessible */
 };
 
-/* Creates (owner) or opens (joiner) the data section of slot/generation; caller holds the lock. */
+/* Creates (owner) or opens (joiner) the data section of slot/generation, leaving it mapped;
+ * caller holds the lock. */
 DWORD rm_data_create(uint32_t slot, uint32_t generation, struct rm_data *d);
 DWORD rm_data_open(uint32_t slot, uint32_t generation, struct rm_data *d);
+DWORD rm_data_map(struct rm_data *d);
+void rm_data_unmap(struct rm_data *d);
 void rm_data_close(struct rm_data *d);
 /* Makes [0, upto) accessible in this view, committing pages as needed (ERROR_OUTOFMEMORY). */
 DWORD rm_data_commit(struct rm_data *d, uint32_t upto);

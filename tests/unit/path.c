@@ -85,6 +85,14 @@ static void folding_and_equality(void **state)
     assert_false(rm_text_equal(a, 15, b, 14));
     assert_int_equal(rm_fold16(0xe9), 0xc9); /* é */
     assert_int_equal(rm_fold16(0xf7), 0xf7); /* ÷ is not a letter */
+    assert_int_equal(rm_fold16(0x444), 0x424); /* Cyrillic ф */
+    assert_int_equal(rm_fold16(0x451), 0x401); /* ё */
+    assert_int_equal(rm_fold16(0x3c9), 0x3a9); /* Greek ω */
+    assert_int_equal(rm_fold16(0x3c2), 0x3a3); /* final sigma */
+    assert_int_equal(rm_fold16(0x101), 0x100); /* ā */
+    assert_int_equal(rm_fold16(0x13a), 0x139); /* ĺ */
+    assert_int_equal(rm_fold16(0xff41), 0xff21); /* fullwidth a */
+    assert_int_equal(rm_fold16(0x4e00), 0x4e00); /* no case */
 }
 
 static void service_names(void **state)
