@@ -1,39 +1,12 @@
 /*
- * RmGetList: who uses the session's resources, recomputed on every call.
+ * RmGetList: who uses the session's resources, recomputed on every call, with the statuses
+ * earlier RmShutdown/RmRestart calls recorded.
  *
  * SPDX-License-Identifier: MIT
  */
 #include <string.h>
 
 #include "api.h"
-#include "classify/classify.h"
-#include "detect/detect.h"
-#include "session/session.h"
-
-/* Detection and classification for one call, with no lock held while the system is scanned. */
-static DWORD list_affected(DWORD handle, RM_PROCESS_INFO **entries, uint32_t *count, DWORD *reasons)
-{
-    struct rm_registrations regs;
-    struct rm_holders holders = {0};
-    volatile LONG *cancel_requests = NULL;
-    DWORD err = rm_session_snapshot(handle, &regs, &cancel_requests);
-    if (err)
-        return err;
-    struct rm_cancel cancel = {cancel_requests, *cancel_requests};
-    err = rm_detect(&regs, &cancel, &holders);
-    if (!err)
-        err = rm_classify(&holders, entries, count, reasons);
-    if (!err && rm_cancelled(&cancel))
-        err = ERROR_CANCELLED;
-    if (err) {
-        rm_sys.free(*entries);
-        *entries = NULL;
-        *count = 0;
-    }
-    rm_holders_free(&holders);
-    rm_registrations_free(&regs);
-    return err;
-}
 
 DWORD WINAPI RmGetList(DWORD dwSessionHandle, UINT *pnProcInfoNeeded, UINT *pnProcInfo,
                        RM_PROCESS_INFO rgAffectedApps[], LPDWORD lpdwRebootReasons)
@@ -41,14 +14,18 @@ DWORD WINAPI RmGetList(DWORD dwSessionHandle, UINT *pnProcInfoNeeded, UINT *pnPr
     RM_PROCESS_INFO *entries = NULL;
     uint32_t count = 0;
     DWORD reasons = RmRebootReasonNone;
+    volatile LONG *cancel_requests;
+    LONG cancel_seen;
     RM_API_ENTER;
     if (!pnProcInfoNeeded || !pnProcInfo || !lpdwRebootReasons || (*pnProcInfo && !rgAffectedApps))
         RM_API_RETURN(ERROR_BAD_ARGUMENTS);
 
-    DWORD err = list_affected(dwSessionHandle, &entries, &count, &reasons);
+    DWORD err = rm_list_affected(dwSessionHandle, &entries, &count, &reasons, &cancel_requests, &cancel_seen);
+    if (!err)
+        err = rm_overlay_status(dwSessionHandle, &entries, &count);
     /* Callers decide whether to offer closing apps from the reasons: always give them one,
      * and "none" only when the list is real. */
-    *lpdwRebootReasons = err && err != ERROR_MORE_DATA ? RmRebootReasonNone : reasons;
+    *lpdwRebootReasons = err ? RmRebootReasonNone : reasons;
     if (!err) {
         *pnProcInfoNeeded = count;
         if (count > *pnProcInfo) {

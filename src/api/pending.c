@@ -20,24 +20,6 @@ static DWORD owner_only(DWORD handle)
     return err ? err : ERROR_CALL_NOT_IMPLEMENTED;
 }
 
-DWORD WINAPI RmShutdown(DWORD dwSessionHandle, ULONG lActionFlags, RM_WRITE_STATUS_CALLBACK fnStatus)
-{
-    (void)fnStatus;
-    RM_API_ENTER;
-    if (lActionFlags & ~(ULONG)(RmForceShutdown | RmShutdownOnlyRegistered))
-        RM_API_RETURN(ERROR_BAD_ARGUMENTS);
-    RM_API_RETURN(owner_only(dwSessionHandle));
-}
-
-DWORD WINAPI RmRestart(DWORD dwSessionHandle, DWORD dwRestartFlags, RM_WRITE_STATUS_CALLBACK fnStatus)
-{
-    (void)fnStatus;
-    RM_API_ENTER;
-    if (dwRestartFlags != 0)
-        RM_API_RETURN(ERROR_BAD_ARGUMENTS);
-    RM_API_RETURN(owner_only(dwSessionHandle));
-}
-
 DWORD WINAPI RmAddFilter(DWORD dwSessionHandle, LPCWSTR strModuleName, RM_UNIQUE_PROCESS *pProcess,
                          LPCWSTR strServiceShortName, RM_FILTER_ACTION FilterAction)
 {

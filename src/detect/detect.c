@@ -158,8 +158,11 @@ struct scan {
     DWORD self;
 };
 
-static uint32_t match_handles(struct scan *s, HANDLE process, const struct handle_table *t,
-                              const struct by_process *group, ULONG n, int type)
+/* Duplicates the process's File handles and hands them to the worker; match_handles_end
+ * collects the answers. Between the two the caller walks the process's mappings, so the
+ * slowest parts of a process overlap instead of adding up. */
+static LONG match_handles_begin(struct scan *s, HANDLE process, const struct handle_table *t,
+                                const struct by_process *group, ULONG n, int type)
 {
     LONG k = 0;
     for (ULONG i = 0; i < n; i++) {
@@ -173,8 +176,14 @@ static uint32_t match_handles(struct scan *s, HANDLE process, const struct handl
                                         DUPLICATE_SAME_ACCESS))
             k++;
     }
+    rm_worker_begin(&s->worker, s->dups, s->found, s->ok, k);
+    return k;
+}
+
+static uint32_t match_handles_end(struct scan *s, HANDLE process, LONG k)
+{
     uint32_t how = 0;
-    if (rm_worker_run(&s->worker, s->dups, s->found, s->ok, k) == ERROR_SUCCESS)
+    if (rm_worker_end(&s->worker) == ERROR_SUCCESS)
         for (LONG i = 0; i < k; i++)
             if (s->ok[i] && rm_idset_find(s->ids, &s->found[i]) >= 0)
                 how |= RM_HOLD_HANDLE;
@@ -318,7 +327,9 @@ static DWORD scan_system(const struct rm_idset *ids, const struct rm_cancel *can
                 p = rm_sys.OpenProcess(PROCESS_DUP_HANDLE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
             if (!p)
                 continue; /* gone since the snapshot, or not ours to inspect */
-            uint32_t how = match_handles(&s, p, t, order + i, j - i, type) | match_mappings(&s, p);
+            LONG k = match_handles_begin(&s, p, t, order + i, j - i, type);
+            uint32_t how = match_mappings(&s, p);
+            how |= match_handles_end(&s, p, k);
             FILETIME st;
             if (how && start_time(p, &st) && rm_holders_add(out, pid, &st, how, NULL) < 0)
                 err = ERROR_OUTOFMEMORY;

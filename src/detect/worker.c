@@ -77,7 +77,7 @@ static DWORD replace_stuck(struct rm_worker *w)
     return spawn(w);
 }
 
-DWORD rm_worker_run(struct rm_worker *w, const HANDLE *handles, struct rm_identity *ids, BYTE *ok, LONG count)
+void rm_worker_begin(struct rm_worker *w, const HANDLE *handles, struct rm_identity *ids, BYTE *ok, LONG count)
 {
     memset(ok, 0, (size_t)count);
     w->handles = handles;
@@ -85,9 +85,15 @@ DWORD rm_worker_run(struct rm_worker *w, const HANDLE *handles, struct rm_identi
     w->ok = ok;
     w->count = count;
     w->next = 0;
+    if (count)
+        rm_sys.SetEvent(w->wake);
+}
+
+DWORD rm_worker_end(struct rm_worker *w)
+{
+    LONG count = w->count;
     if (count == 0)
         return ERROR_SUCCESS;
-    rm_sys.SetEvent(w->wake);
     LONG seen = 0; /* no progress within one timeout from the start counts as stuck too */
     for (;;) {
         DWORD r = rm_sys.WaitForSingleObject(w->idle, RM_QUERY_TIMEOUT_MS);

@@ -33,8 +33,11 @@ struct rm_worker {
 };
 
 DWORD rm_worker_start(struct rm_worker *w);
-/* Identifies handles[0..count): ok[i] = 1 and ids[i] set for files that answered in time. */
-DWORD rm_worker_run(struct rm_worker *w, const HANDLE *handles, struct rm_identity *ids, BYTE *ok, LONG count);
+/* Identifies handles[0..count): ok[i] = 1 and ids[i] set for files that answered in time.
+ * begin hands the batch over and returns at once, so the caller can do other work (a
+ * process's mapping walk) while the worker queries; end waits for it, watchdog included. */
+void rm_worker_begin(struct rm_worker *w, const HANDLE *handles, struct rm_identity *ids, BYTE *ok, LONG count);
+DWORD rm_worker_end(struct rm_worker *w);
 void rm_worker_stop(struct rm_worker *w);
 
 /* The identity query itself: volume serial + file ID, through the OS table. */

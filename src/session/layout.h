@@ -30,6 +30,7 @@ enum rm_slot_state { RM_SLOT_FREE = 0, RM_SLOT_LIVE = 1 };
 
 /* rm_slot.flags */
 #define RM_SLOT_SHUT_DOWN 0x1u /* RmShutdown ran: RmRestart is now in sequence */
+#define RM_SLOT_GUARDED 0x2u   /* a safeguard watcher has been started for the session */
 
 struct rm_slot {
     uint32_t state;      /* enum rm_slot_state */
@@ -92,16 +93,19 @@ struct rm_record_header {
 #define RM_MAX_TEXT 32767u
 
 /* STATUS payload: uint32_t pid, time_lo, time_hi, status.
- * STOPPED payload: uint32_t pid, time_lo, time_hi, app_type, flags, ncmd, ndir, nsvc; then the
- * command line, working directory and service name, each NUL-terminated (any may be empty). */
+ * STOPPED payload: uint32_t pid, time_lo, time_hi, app_type, flags, ncmd, ndir, nsvc, nname;
+ * then the command line, working directory, service name and friendly name, each
+ * NUL-terminated (any may be empty). */
 struct rm_stopped_info {
     uint32_t pid, time_lo, time_hi;
     uint32_t app_type; /* RM_APP_TYPE */
     uint32_t flags;    /* RM_STOPPED_* */
-    const uint16_t *cmd, *dir, *svc;
-    uint32_t ncmd, ndir, nsvc;
+    const uint16_t *cmd, *dir, *svc, *name;
+    uint32_t ncmd, ndir, nsvc, nname;
 };
-#define RM_STOPPED_NEW_CONSOLE 0x1u /* restart in a console of its own */
+#define RM_STOPPED_NEW_CONSOLE 0x1u   /* restart in a console of its own */
+#define RM_STOPPED_SAME_IDENTITY 0x2u /* ran as the caller runs (user, elevation): safe to
+                                         restart from the caller's own identity */
 
 /* A record as read back: copied scalars, pointers into the view for the text. */
 struct rm_record {

@@ -118,7 +118,7 @@ static void unlock_entry(struct rm_local *e)
 
 /* Takes the store lock and resolves handle to a live entry with its data mapped. On success
  * the lock is held until unlock_entry. */
-static DWORD lock_entry(DWORD handle, struct rm_store **st, struct rm_local **out)
+static DWORD lock_entry_ex(DWORD handle, uint32_t how, struct rm_store **st, struct rm_local **out)
 {
     if (!lookup(handle))
         return ERROR_INVALID_HANDLE;
@@ -138,7 +138,7 @@ static DWORD lock_entry(DWORD handle, struct rm_store **st, struct rm_local **ou
         rm_store_unlock();
         return ERROR_INVALID_HANDLE;
     }
-    if (!e->owner) {
+    if (!e->owner && !(how & RM_SESSION_ORPHANED)) {
         /* A session lives until its owner ends it or dies: a member finds out here. */
         FILETIME owner = {s->owner_time_lo, s->owner_time_hi};
         if (rm_process_state(s->owner_pid, &owner) == RM_PROC_GONE) {
@@ -155,6 +155,11 @@ static DWORD lock_entry(DWORD handle, struct rm_store **st, struct rm_local **ou
     }
     *out = e;
     return ERROR_SUCCESS;
+}
+
+static DWORD lock_entry(DWORD handle, struct rm_store **st, struct rm_local **out)
+{
+    return lock_entry_ex(handle, 0, st, out);
 }
 
 /* Frees the slots of owners that died without RmEndSession. Liveness is checked with the lock
@@ -560,6 +565,21 @@ DWORD rm_session_snapshot(DWORD handle, struct rm_registrations *out, volatile L
     return err;
 }
 
+DWORD rm_session_cancel_counter(DWORD handle, volatile LONG **cancel_requests)
+{
+    struct rm_store *st;
+    struct rm_local *e;
+    DWORD err = lock_entry(handle, &st, &e);
+    if (err)
+        return err;
+    if (e->owner)
+        *cancel_requests = &e->cancel_requests;
+    else
+        err = ERROR_SESSION_CREDENTIAL_CONFLICT;
+    unlock_entry(e);
+    return err;
+}
+
 DWORD rm_session_cancel(DWORD handle)
 {
     struct rm_store *st;
@@ -603,6 +623,12 @@ static DWORD append_records(struct rm_local *e, const void *const *src, const ui
 DWORD rm_session_record_app(DWORD handle, const RM_UNIQUE_PROCESS *p, uint32_t status,
                             const struct rm_stopped_info *restart)
 {
+    return rm_session_record_app_ex(handle, 0, p, status, restart);
+}
+
+DWORD rm_session_record_app_ex(DWORD handle, uint32_t how, const RM_UNIQUE_PROCESS *p, uint32_t status,
+                               const struct rm_stopped_info *restart)
+{
     struct rm_store *st;
     struct rm_local *e;
     uint8_t status_rec[32];
@@ -620,7 +646,7 @@ DWORD rm_session_record_app(DWORD handle, const RM_UNIQUE_PROCESS *p, uint32_t s
         rm_record_write_stopped(stopped_rec, restart);
         recs[1] = stopped_rec;
     }
-    DWORD err = lock_entry(handle, &st, &e);
+    DWORD err = lock_entry_ex(handle, how, &st, &e);
     if (!err) {
         if (!(err = catch_up(e)))
             err = append_records(e, recs, sizes, restart ? 2 : 1);
@@ -660,6 +686,8 @@ static DWORD read_restart(struct rm_local *e, uint32_t offset, struct rm_app_sta
         return ERROR_OUTOFMEMORY;
     memcpy(a->service, r.stopped.svc, (size_t)r.stopped.nsvc * sizeof(WCHAR));
     a->service[r.stopped.nsvc] = 0;
+    memcpy(a->name, r.stopped.name, (size_t)r.stopped.nname * sizeof(WCHAR));
+    a->name[r.stopped.nname] = 0;
     a->has_restart = 1;
     return ERROR_SUCCESS;
 }
@@ -675,11 +703,16 @@ void rm_session_apps_free(struct rm_app_state *apps, uint32_t count)
 
 DWORD rm_session_apps(DWORD handle, struct rm_app_state **apps, uint32_t *count)
 {
+    return rm_session_apps_ex(handle, 0, apps, count);
+}
+
+DWORD rm_session_apps_ex(DWORD handle, uint32_t how, struct rm_app_state **apps, uint32_t *count)
+{
     struct rm_store *st;
     struct rm_local *e;
     *apps = NULL;
     *count = 0;
-    DWORD err = lock_entry(handle, &st, &e);
+    DWORD err = lock_entry_ex(handle, how, &st, &e);
     if (err)
         return err;
     if ((err = catch_up(e)))
@@ -708,6 +741,21 @@ DWORD rm_session_apps(DWORD handle, struct rm_app_state **apps, uint32_t *count)
     *apps = out;
     *count = n;
     return ERROR_SUCCESS;
+}
+
+DWORD rm_session_key(DWORD handle, WCHAR key_text[RM_KEY_CHARS + 1])
+{
+    struct rm_store *st;
+    struct rm_local *e;
+    DWORD err = lock_entry(handle, &st, &e);
+    if (err)
+        return err;
+    if (e->owner)
+        rm_key_encode(st->slots[e->slot].key, (uint16_t *)key_text);
+    else
+        err = ERROR_SESSION_CREDENTIAL_CONFLICT;
+    unlock_entry(e);
+    return err;
 }
 
 DWORD rm_session_set_flags(DWORD handle, uint32_t flags)

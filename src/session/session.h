@@ -51,6 +51,9 @@ DWORD rm_session_register(DWORD handle, const struct rm_batch *batch);
 struct rm_registrations;
 DWORD rm_session_snapshot(DWORD handle, struct rm_registrations *out, volatile LONG **cancel_requests);
 
+/* Owner only: the session's cancellation counter (RmShutdown/RmRestart watch it). */
+DWORD rm_session_cancel_counter(DWORD handle, volatile LONG **cancel_requests);
+
 /* Asks the running operation of the session to stop at its next safe point (owner only). */
 DWORD rm_session_cancel(DWORD handle);
 
@@ -63,6 +66,7 @@ struct rm_app_state {
     uint32_t flags;    /* RM_STOPPED_* */
     WCHAR *cmd, *dir;  /* allocated */
     WCHAR service[257];
+    WCHAR name[256];
 };
 
 /* Appends the app's new status and, if restart is given, how to bring it back. */
@@ -71,6 +75,15 @@ DWORD rm_session_record_app(DWORD handle, const RM_UNIQUE_PROCESS *p, uint32_t s
                             const struct rm_stopped_info *restart);
 /* Every app with a recorded status, latest status each (any member may read). */
 DWORD rm_session_apps(DWORD handle, struct rm_app_state **apps, uint32_t *count);
+/* The same for the safeguard, which acts exactly when the owner has died: RM_SESSION_ORPHANED
+ * lets a member read and record after its owner is gone (the slot must still be that session). */
+#define RM_SESSION_ORPHANED 0x1u
+DWORD rm_session_apps_ex(DWORD handle, uint32_t how, struct rm_app_state **apps, uint32_t *count);
+DWORD rm_session_record_app_ex(DWORD handle, uint32_t how, const RM_UNIQUE_PROCESS *p, uint32_t status,
+                               const struct rm_stopped_info *restart);
+
+/* The session's key in text form (owner only): the safeguard joins with it. */
+DWORD rm_session_key(DWORD handle, WCHAR key_text[RM_KEY_CHARS + 1]);
 void rm_session_apps_free(struct rm_app_state *apps, uint32_t count);
 
 /* Session flags (RM_SLOT_*): set bits, and read them back. Owner only for setting. */

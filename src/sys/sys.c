@@ -70,11 +70,28 @@ static HRESULT WINAPI sys_GetApplicationRestartSettings(HANDLE p, PWSTR cmd, PDW
         GetWindowThreadProcessId, IsWindowVisible, GetWindow, GetWindowTextW,                 \
         GetFileVersionInfoSizeW, GetFileVersionInfoW, VerQueryValueW, OpenSCManagerW,         \
         OpenServiceW, QueryServiceStatusEx, EnumDependentServicesW, EnumServicesStatusExW,    \
-        GetServiceDisplayNameW, CloseServiceHandle,                                           \
+        GetServiceDisplayNameW, CloseServiceHandle, SendMessageTimeoutW, PostMessageW,        \
+        TerminateProcess, DuplicateTokenEx, CreateProcessW, CreateProcessAsUserW, RegGetValueW, \
+        ControlService, StartServiceW, GetModuleFileNameW, GetConsoleProcessList,             \
+        GetSystemDirectoryW, FreeConsole, AttachConsole, SetConsoleCtrlHandler,               \
+        GenerateConsoleCtrlEvent,                                                             \
     }
 
 static const struct rm_sys_table rm_sys_real = RM_SYS_REAL_ENTRIES;
 struct rm_sys_table rm_sys = RM_SYS_REAL_ENTRIES;
+
+HMODULE rm_module;
+
+/* Remembers our module for the helpers we start (rundll32 needs our path). */
+BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID reserved)
+{
+    (void)reserved;
+    if (reason == DLL_PROCESS_ATTACH) {
+        rm_module = inst;
+        DisableThreadLibraryCalls(inst);
+    }
+    return TRUE;
+}
 
 void rm_sys_reset(void)
 {

@@ -92,7 +92,31 @@ struct rm_sys_table {
                                          LPDWORD, LPDWORD, LPCWSTR);
     BOOL (WINAPI *GetServiceDisplayNameW)(SC_HANDLE, LPCWSTR, LPWSTR, LPDWORD);
     BOOL (WINAPI *CloseServiceHandle)(SC_HANDLE);
+
+    /* shutdown and restart */
+    LRESULT (WINAPI *SendMessageTimeoutW)(HWND, UINT, WPARAM, LPARAM, UINT, UINT, PDWORD_PTR);
+    BOOL (WINAPI *PostMessageW)(HWND, UINT, WPARAM, LPARAM);
+    BOOL (WINAPI *TerminateProcess)(HANDLE, UINT);
+    BOOL (WINAPI *DuplicateTokenEx)(HANDLE, DWORD, LPSECURITY_ATTRIBUTES, SECURITY_IMPERSONATION_LEVEL,
+                                    TOKEN_TYPE, PHANDLE);
+    BOOL (WINAPI *CreateProcessW)(LPCWSTR, LPWSTR, LPSECURITY_ATTRIBUTES, LPSECURITY_ATTRIBUTES, BOOL, DWORD,
+                                  LPVOID, LPCWSTR, LPSTARTUPINFOW, LPPROCESS_INFORMATION);
+    BOOL (WINAPI *CreateProcessAsUserW)(HANDLE, LPCWSTR, LPWSTR, LPSECURITY_ATTRIBUTES, LPSECURITY_ATTRIBUTES, BOOL,
+                                        DWORD, LPVOID, LPCWSTR, LPSTARTUPINFOW, LPPROCESS_INFORMATION);
+    LSTATUS (WINAPI *RegGetValueW)(HKEY, LPCWSTR, LPCWSTR, DWORD, LPDWORD, PVOID, LPDWORD);
+    BOOL (WINAPI *ControlService)(SC_HANDLE, DWORD, LPSERVICE_STATUS);
+    BOOL (WINAPI *StartServiceW)(SC_HANDLE, DWORD, LPCWSTR *);
+    DWORD (WINAPI *GetModuleFileNameW)(HMODULE, LPWSTR, DWORD);
+    DWORD (WINAPI *GetConsoleProcessList)(LPDWORD, DWORD);
+    UINT (WINAPI *GetSystemDirectoryW)(LPWSTR, UINT);
+    BOOL (WINAPI *FreeConsole)(void);
+    BOOL (WINAPI *AttachConsole)(DWORD);
+    BOOL (WINAPI *SetConsoleCtrlHandler)(PHANDLER_ROUTINE, BOOL);
+    BOOL (WINAPI *GenerateConsoleCtrlEvent)(DWORD, DWORD);
 };
+
+/* This DLL's own module (set when it loads; NULL when linked statically, as in unit tests). */
+extern HMODULE rm_module;
 
 /* The current process's pseudo-handle: a constant, not an OS call. */
 #define RM_CURRENT_PROCESS ((HANDLE)(LONG_PTR)-1)

@@ -10,6 +10,12 @@ set(ABI_FUNCTIONS
 set(ABI_NAMES ${ABI_FUNCTIONS})
 list(TRANSFORM ABI_NAMES REPLACE "@[0-9]+$" "")
 
+# Exports beyond the system DLL's, each documented in README.md ("Extra export"): the
+# rundll32 entry of the helper processes (console CTRL_C, safeguard watcher).
+set(ABI_EXTRA_FUNCTIONS RmRunHelperW@16)
+set(ABI_EXTRA_NAMES ${ABI_EXTRA_FUNCTIONS})
+list(TRANSFORM ABI_EXTRA_NAMES REPLACE "@[0-9]+$" "")
+
 # abi_require(<var>...): stop with a clear message when a -D argument is missing or a tool
 # was not found at configure time.
 macro(abi_require)

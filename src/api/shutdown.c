@@ -1,0 +1,101 @@
+/*
+ * RmShutdown and RmRestart.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <string.h>
+
+#include "api.h"
+#include "guard/guard.h"
+#include "restart/restart.h"
+#include "session/session.h"
+#include "shutdown/shutdown.h"
+
+static DWORD record_results(DWORD handle, struct rm_target *t, uint32_t n)
+{
+    DWORD first = ERROR_SUCCESS;
+    for (uint32_t i = 0; i < n; i++) {
+        struct rm_target *x = &t[i];
+        int stopped = (x->status & RmStatusStopped) != 0;
+        x->restart.name = (const uint16_t *)x->info.strAppName;
+        x->restart.nname = (uint32_t)wcsnlen(x->info.strAppName, CCH_RM_MAX_APP_NAME);
+        /* Restart information only for what we stopped and know how to bring back. */
+        int can_restart = stopped && (x->restart.ncmd || x->info.ApplicationType == RmService);
+        DWORD err = rm_session_record_app(handle, &x->info.Process, x->status, can_restart ? &x->restart : NULL);
+        if (err && !first)
+            first = err;
+    }
+    return first;
+}
+
+DWORD WINAPI RmShutdown(DWORD dwSessionHandle, ULONG lActionFlags, RM_WRITE_STATUS_CALLBACK fnStatus)
+{
+    RM_PROCESS_INFO *entries;
+    uint32_t n;
+    DWORD reasons;
+    struct rm_shutdown s;
+    RM_API_ENTER;
+    if (lActionFlags & ~(ULONG)(RmForceShutdown | RmShutdownOnlyRegistered))
+        RM_API_RETURN(ERROR_BAD_ARGUMENTS);
+    memset(&s, 0, sizeof s);
+    volatile LONG *cancel_requests;
+    LONG cancel_seen;
+    DWORD err = rm_list_affected(dwSessionHandle, &entries, &n, &reasons, &cancel_requests, &cancel_seen);
+    if (err)
+        RM_API_RETURN(err);
+    /* Something only a reboot can free: touch nothing. */
+    if (reasons != RmRebootReasonNone)
+        err = ERROR_FAIL_NOACTION_REBOOT;
+    for (uint32_t i = 0; i < n && !err && (lActionFlags & RmShutdownOnlyRegistered); i++)
+        if (!entries[i].bRestartable)
+            err = ERROR_FAIL_SHUTDOWN; /* all restartable, or nothing is shut down */
+    if (!err)
+        err = rm_session_set_flags(dwSessionHandle, RM_SLOT_SHUT_DOWN);
+    struct rm_target *t = NULL;
+    if (!err && !(t = rm_alloc_zero((n ? n : 1) * sizeof *t)))
+        err = ERROR_OUTOFMEMORY;
+    if (!err) {
+        for (uint32_t i = 0; i < n; i++)
+            t[i].info = entries[i];
+        err = rm_targets_prepare(t, n);
+    }
+    if (!err) {
+        for (uint32_t i = 0; i < n; i++)
+            if (t[i].info.ApplicationType != RmService && !(t[i].restart.flags & RM_STOPPED_SAME_IDENTITY))
+                rm_restart_keep_token(&t[i].info.Process, t[i].process);
+        rm_guard_start(dwSessionHandle);
+        struct rm_cancel cancel = {cancel_requests, cancel_seen};
+        s.flags = lActionFlags;
+        s.cancel = &cancel;
+        s.progress.fn = fnStatus;
+        rm_shutdown_timeouts(&s.app_timeout, &s.service_timeout);
+        err = rm_shutdown_run(&s, t, n);
+        /* Whatever happened, what was done is on record for RmGetList and RmRestart. */
+        DWORD rec = record_results(dwSessionHandle, t, n);
+        if (!err || err == ERROR_FAIL_SHUTDOWN)
+            err = rec ? rec : err;
+    }
+    rm_targets_free(t, n);
+    rm_sys.free(entries);
+    RM_API_RETURN(err);
+}
+
+DWORD WINAPI RmRestart(DWORD dwSessionHandle, DWORD dwRestartFlags, RM_WRITE_STATUS_CALLBACK fnStatus)
+{
+    uint32_t flags = 0;
+    volatile LONG *cancel_requests;
+    RM_API_ENTER;
+    if (dwRestartFlags != 0)
+        RM_API_RETURN(ERROR_BAD_ARGUMENTS);
+    DWORD err = rm_session_cancel_counter(dwSessionHandle, &cancel_requests);
+    if (!err)
+        err = rm_session_flags(dwSessionHandle, &flags);
+    if (!err && !(flags & RM_SLOT_SHUT_DOWN))
+        err = ERROR_REQUEST_OUT_OF_SEQUENCE;
+    if (err)
+        RM_API_RETURN(err);
+    struct rm_cancel cancel = {cancel_requests, *cancel_requests};
+    struct rm_progress progress = {0};
+    progress.fn = fnStatus;
+    RM_API_RETURN(rm_restart_session(dwSessionHandle, 0, &progress, &cancel));
+}

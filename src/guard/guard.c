@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+#include "guard.h"
+
+#include <restartmanager.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "restart/restart.h"
+#include "session/key.h"
+#include "session/layout.h"
+#include "session/session.h"
+#include "sys/sys.h"
+
+static BOOL turned_off(void)
+{
+    WCHAR v[8];
+    DWORD n = rm_sys.GetEnvironmentVariableW(RM_SAFEGUARD_ENV, v, 8);
+    return n == 1 && v[0] == '0';
+}
+
+void rm_guard_start(DWORD handle)
+{
+    uint32_t flags = 0;
+    WCHAR key[RM_KEY_CHARS + 1], sysdir[MAX_PATH], dll[MAX_PATH], cmd[3 * MAX_PATH + 64];
+    if (turned_off() || !rm_module || rm_session_flags(handle, &flags) || (flags & RM_SLOT_GUARDED) ||
+        rm_session_key(handle, key))
+        return;
+    UINT sl = rm_sys.GetSystemDirectoryW(sysdir, MAX_PATH);
+    DWORD dl = rm_sys.GetModuleFileNameW(rm_module, dll, MAX_PATH);
+    if (!sl || sl >= MAX_PATH || !dl || dl >= MAX_PATH)
+        return;
+    _snwprintf(cmd, sizeof cmd / sizeof *cmd, L"\"%ls\\rundll32.exe\" \"%ls\",RmRunHelper guard %ls %lu", sysdir,
+               dll, key, rm_sys.GetCurrentProcessId());
+    cmd[sizeof cmd / sizeof *cmd - 1] = 0;
+    STARTUPINFOW si;
+    PROCESS_INFORMATION pi;
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    if (!rm_sys.CreateProcessW(NULL, cmd, NULL, NULL, FALSE, DETACHED_PROCESS, NULL, NULL, &si, &pi))
+        return;
+    rm_sys.CloseHandle(pi.hThread);
+    rm_sys.CloseHandle(pi.hProcess);
+    rm_session_set_flags(handle, RM_SLOT_GUARDED);
+}
+
+void rm_guard_main(const WCHAR *args)
+{
+    WCHAR key[RM_KEY_CHARS + 1];
+    if (wcslen(args) < RM_KEY_CHARS + 2)
+        return;
+    memcpy(key, args, RM_KEY_CHARS * sizeof *key);
+    key[RM_KEY_CHARS] = 0;
+    DWORD owner_pid = (DWORD)wcstoul(args + RM_KEY_CHARS + 1, NULL, 10);
+    HANDLE owner = rm_sys.OpenProcess(SYNCHRONIZE, FALSE, owner_pid);
+    DWORD h;
+    if (!owner || RmJoinSession(&h, key) != ERROR_SUCCESS) {
+        if (owner)
+            rm_sys.CloseHandle(owner);
+        return;
+    }
+    for (;;) {
+        if (rm_sys.WaitForSingleObject(owner, RM_GUARD_POLL_MS) == WAIT_OBJECT_0) {
+            /* The installer is gone. If the session is still open it died mid-install:
+             * restart what it stopped. If it had ended the session, this fails harmlessly. */
+            struct rm_progress none = {0};
+            rm_restart_session(h, RM_SESSION_ORPHANED, &none, NULL);
+            break;
+        }
+        uint32_t flags;
+        if (rm_session_flags(h, &flags) != ERROR_SUCCESS)
+            break; /* ended normally: nothing to do */
+    }
+    RmEndSession(h);
+    rm_sys.CloseHandle(owner);
+}

@@ -1,0 +1,82 @@
+/*
+ * Closing the apps and services that use a session's resources (DESIGN §2 shutdown/).
+ *
+ * Order: GUI apps, console apps, services, Explorer. Apps of one phase are handled in
+ * parallel, so the phase lasts as long as its slowest app, not the sum. Every message is sent
+ * with a timeout; every process is held by a handle from before the first message, so a PID
+ * that is reused meanwhile is never signalled or terminated.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef RM_SHUTDOWN_H
+#define RM_SHUTDOWN_H
+
+#include <windows.h>
+#include <restartmanager.h>
+
+#include "detect/detect.h"
+#include "session/layout.h"
+
+/* One affected app, as RmShutdown handles it. */
+struct rm_target {
+    RM_PROCESS_INFO info;
+    HANDLE process;  /* pinned before anything is sent; NULL if it could not be opened */
+    uint32_t status; /* RM_APP_STATUS bits this call produced */
+    int answer;      /* GUI query result (shutdown/gui.c) */
+    /* how to bring it back, captured before shutdown */
+    struct rm_stopped_info restart;
+    WCHAR *cmd, *dir;
+    HWND *windows; /* its top-level windows */
+    uint32_t nwindows;
+};
+
+struct rm_progress {
+    RM_WRITE_STATUS_CALLBACK fn;
+    uint32_t done, total;
+    UINT last;
+    int started;
+};
+
+/* Calls fn with 0..100, strictly increasing (values that would repeat are skipped); the
+ * caller's callback may be __cdecl (as declared) or __stdcall (as many bindings declare it). */
+void rm_progress_report(struct rm_progress *p);
+void rm_progress_finish(struct rm_progress *p);
+
+struct rm_shutdown {
+    ULONG flags; /* RmForceShutdown | RmShutdownOnlyRegistered */
+    const struct rm_cancel *cancel;
+    DWORD app_timeout, service_timeout; /* ms */
+    struct rm_progress progress;
+};
+
+/* Timeouts the system is configured with (HungAppTimeout, WaitToKillServiceTimeout), or the
+ * documented defaults (30 s, 20 s). */
+void rm_shutdown_timeouts(DWORD *app_ms, DWORD *service_ms);
+
+/* Opens the targets and captures what restarting them needs. */
+DWORD rm_targets_prepare(struct rm_target *t, uint32_t n);
+void rm_targets_free(struct rm_target *t, uint32_t n);
+
+/* Runs the phases. Returns ERROR_SUCCESS, ERROR_FAIL_SHUTDOWN (some app did not stop; see
+ * the statuses), ERROR_CANCELLED or a resource error. */
+DWORD rm_shutdown_run(struct rm_shutdown *s, struct rm_target *t, uint32_t n);
+
+/* Phases (shutdown/gui.c, console.c, services.c). `refused` is set when a GUI app refused
+ * and the call is not forced: later phases then leave everything running. */
+DWORD rm_shutdown_gui(struct rm_shutdown *s, struct rm_target **t, uint32_t n, int *refused);
+DWORD rm_shutdown_consoles(struct rm_shutdown *s, struct rm_target **t, uint32_t n);
+DWORD rm_shutdown_services(struct rm_shutdown *s, struct rm_target **t, uint32_t n);
+
+/* Waits until the process exits or the deadline (GetTickCount64 value) passes, checking for
+ * cancellation; TRUE if it exited. */
+BOOL rm_wait_exit(HANDLE process, ULONGLONG deadline, const struct rm_cancel *cancel);
+/* Ends a process we hold by handle; TRUE if it is gone. */
+BOOL rm_terminate(HANDLE process);
+
+/* Runs fn(arg[i]) for i < n on threads of their own and waits for all of them. */
+DWORD rm_run_parallel(LPTHREAD_START_ROUTINE fn, void *args, size_t arg_size, uint32_t n);
+
+/* The rundll32 entry the console phase and the safeguard use (exported: see README). */
+void CALLBACK RmRunHelperW(HWND hwnd, HINSTANCE inst, LPWSTR cmdline, int show);
+
+#endif
