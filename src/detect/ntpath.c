@@ -5,17 +5,6 @@
 
 #include "session/path.h"
 
-static int has_prefix(const uint16_t *s, size_t n, const char *lit)
-{
-    size_t k = strlen(lit);
-    if (n < k)
-        return 0;
-    for (size_t i = 0; i < k; i++)
-        if (rm_fold16(s[i]) != rm_fold16((uint8_t)lit[i]))
-            return 0;
-    return 1;
-}
-
 static size_t emit(uint16_t *out, size_t cap, const uint16_t *head, size_t hlen, const uint16_t *tail,
                    size_t tlen)
 {
@@ -41,13 +30,13 @@ size_t rm_ntpath_to_win32(const uint16_t *nt, size_t nlen, const struct rm_drive
         return 0;
     if (drive_letter_path(nt, nlen))
         return emit(out, cap, nt, 0, nt, nlen);
-    if (has_prefix(nt, nlen, "\\??\\UNC\\"))
+    if (rm_text_starts_with(nt, nlen, "\\??\\UNC\\"))
         return emit(out, cap, unc_head, 2, nt + 8, nlen - 8);
-    if (has_prefix(nt, nlen, "\\??\\") && drive_letter_path(nt + 4, nlen - 4))
+    if (rm_text_starts_with(nt, nlen, "\\??\\") && drive_letter_path(nt + 4, nlen - 4))
         return emit(out, cap, nt, 0, nt + 4, nlen - 4);
-    if (has_prefix(nt, nlen, "\\Device\\Mup\\"))
+    if (rm_text_starts_with(nt, nlen, "\\Device\\Mup\\"))
         return emit(out, cap, unc_head, 2, nt + 12, nlen - 12);
-    if (has_prefix(nt, nlen, "\\Device\\LanmanRedirector\\"))
+    if (rm_text_starts_with(nt, nlen, "\\Device\\LanmanRedirector\\"))
         return emit(out, cap, unc_head, 2, nt + 25, nlen - 25);
     for (int d = 0; drives && d < 26; d++) {
         size_t dl = drives->len[d];

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "restart/restart.h"
+#include "shutdown/shutdown.h"
 #include "session/key.h"
 #include "session/layout.h"
 #include "session/session.h"
@@ -22,26 +23,13 @@ static BOOL turned_off(void)
 void rm_guard_start(DWORD handle)
 {
     uint32_t flags = 0;
-    WCHAR key[RM_KEY_CHARS + 1], sysdir[MAX_PATH], dll[MAX_PATH], cmd[3 * MAX_PATH + 64];
-    if (turned_off() || !rm_module || rm_session_flags(handle, &flags) || (flags & RM_SLOT_GUARDED) ||
-        rm_session_key(handle, key))
+    WCHAR key[RM_KEY_CHARS + 1], args[RM_KEY_CHARS + 32];
+    if (turned_off() || rm_session_flags(handle, &flags) || (flags & RM_SLOT_GUARDED) || rm_session_key(handle, key))
         return;
-    UINT sl = rm_sys.GetSystemDirectoryW(sysdir, MAX_PATH);
-    DWORD dl = rm_sys.GetModuleFileNameW(rm_module, dll, MAX_PATH);
-    if (!sl || sl >= MAX_PATH || !dl || dl >= MAX_PATH)
-        return;
-    _snwprintf(cmd, sizeof cmd / sizeof *cmd, L"\"%ls\\rundll32.exe\" \"%ls\",RmRunHelper guard %ls %lu", sysdir,
-               dll, key, rm_sys.GetCurrentProcessId());
-    cmd[sizeof cmd / sizeof *cmd - 1] = 0;
-    STARTUPINFOW si;
-    PROCESS_INFORMATION pi;
-    memset(&si, 0, sizeof si);
-    si.cb = sizeof si;
-    if (!rm_sys.CreateProcessW(NULL, cmd, NULL, NULL, FALSE, DETACHED_PROCESS, NULL, NULL, &si, &pi))
-        return;
-    rm_sys.CloseHandle(pi.hThread);
-    rm_sys.CloseHandle(pi.hProcess);
-    rm_session_set_flags(handle, RM_SLOT_GUARDED);
+    _snwprintf(args, sizeof args / sizeof *args, L"guard %ls %lu", key, rm_sys.GetCurrentProcessId());
+    args[sizeof args / sizeof *args - 1] = 0;
+    if (rm_start_helper(args, NULL))
+        rm_session_set_flags(handle, RM_SLOT_GUARDED);
 }
 
 void rm_guard_main(const WCHAR *args)

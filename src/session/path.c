@@ -68,8 +68,7 @@ int rm_text_equal(const uint16_t *a, size_t na, const uint16_t *b, size_t nb)
     return 1;
 }
 
-/* Case-insensitive match of an ASCII literal at s[0..]. */
-static int starts_with(const uint16_t *s, size_t len, const char *lit)
+int rm_text_starts_with(const uint16_t *s, size_t len, const char *lit)
 {
     size_t n = strlen(lit);
     if (len < n)
@@ -88,13 +87,13 @@ static int is_drive(const uint16_t *s, size_t len)
 size_t rm_path_strip_prefix(uint16_t *path, size_t len)
 {
     size_t cut = 0;
-    if (starts_with(path, len, "\\\\?\\UNC\\")) {
+    if (rm_text_starts_with(path, len, "\\\\?\\UNC\\")) {
         /* \\?\UNC\server\share -> \\server\share: drop "?\UNC" and keep one backslash */
         memmove(path + 2, path + 8, (len - 8 + 1) * sizeof *path);
         return len - 6;
     }
-    if (starts_with(path, len, "\\\\?\\") || starts_with(path, len, "\\??\\") ||
-        starts_with(path, len, "\\\\.\\"))
+    if (rm_text_starts_with(path, len, "\\\\?\\") || rm_text_starts_with(path, len, "\\??\\") ||
+        rm_text_starts_with(path, len, "\\\\.\\"))
         cut = 4;
     if (cut && is_drive(path + cut, len - cut)) {
         memmove(path, path + cut, (len - cut + 1) * sizeof *path);
@@ -107,7 +106,7 @@ size_t rm_path_strip_prefix(uint16_t *path, size_t len)
 static int has_component(const uint16_t *p, size_t len, const char *dir)
 {
     size_t n = strlen(dir);
-    if (len < n + 1 || p[0] != '\\' || !starts_with(p + 1, len - 1, dir))
+    if (len < n + 1 || p[0] != '\\' || !rm_text_starts_with(p + 1, len - 1, dir))
         return 0;
     return len == n + 1 || p[n + 1] == '\\';
 }

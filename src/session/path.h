@@ -24,6 +24,9 @@ uint16_t rm_fold16(uint16_t c);
 uint64_t rm_text_hash(const uint16_t *s, size_t n);
 int rm_text_equal(const uint16_t *a, size_t na, const uint16_t *b, size_t nb);
 
+/* Does s (n units) start with the ASCII literal lit, ignoring case? */
+int rm_text_starts_with(const uint16_t *s, size_t n, const char *lit);
+
 /* Removes a leading \\?\ or \??\ or \\.\ before a drive letter, and turns \\?\UNC\ into \\.
  * Works in place; returns the new length. Other \\?\ forms (volume GUIDs) are kept. */
 size_t rm_path_strip_prefix(uint16_t *path, size_t len);

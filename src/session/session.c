@@ -394,6 +394,31 @@ static void forget_index(struct rm_local *e)
     e->parsed = (uint32_t)sizeof(struct rm_data_header);
 }
 
+/* Appends records to the log (lock held, index caught up): all of them, or none. */
+static DWORD append_records(struct rm_local *e, const void *const *src, const uint32_t *sizes, int n)
+{
+    struct rm_data_header *h = e->data.view;
+    uint64_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += sizes[i];
+    uint32_t at = h->used;
+    if (total > (uint64_t)RM_DATA_RESERVE - at)
+        return ERROR_OUTOFMEMORY;
+    DWORD err = rm_data_commit(&e->data, at + (uint32_t)total);
+    if (err)
+        return err;
+    for (int i = 0; i < n; i++) {
+        memcpy((uint8_t *)h + at, src[i], sizes[i]);
+        at += sizes[i];
+    }
+    if (h->committed < e->data.committed)
+        h->committed = e->data.committed;
+    MemoryBarrier();
+    h->used = at;
+    h->sequence++;
+    return ERROR_SUCCESS;
+}
+
 static DWORD append_locked(struct rm_local *e, const struct rm_batch *b)
 {
     uint32_t total = b->nfiles + b->nprocs + b->nservices;
@@ -430,42 +455,44 @@ static DWORD append_locked(struct rm_local *e, const struct rm_batch *b)
         }
     }
 
-    /* Pass 2: room for all of it, or nothing is written. */
-    struct rm_data_header *h = e->data.view;
-    uint32_t at = h->used;
-    if (!err && bytes > (uint64_t)RM_DATA_RESERVE - at)
+    /* Pass 2: the new records, appended in one step (all of it or nothing). */
+    uint8_t *recs = NULL;
+    if (!err && bytes > RM_DATA_RESERVE)
         err = ERROR_OUTOFMEMORY;
-    if (!err)
-        err = rm_data_commit(&e->data, at + (uint32_t)bytes);
-    if (!err) {
-        uint8_t *base = (uint8_t *)h;
-        for (uint32_t i = 0; i < total; i++) {
-            if (!fresh[i])
-                continue;
-            if (i < b->nfiles) {
-                rm_record_write_text(base + at, RM_REC_FILE, b->files[i].text, b->files[i].nchars);
-                at += rm_record_size(RM_REC_FILE, b->files[i].nchars);
-                h->count[0]++;
-            } else if (i < b->nfiles + b->nprocs) {
-                const RM_UNIQUE_PROCESS *p = &b->procs[i - b->nfiles];
-                rm_record_write_process(base + at, p->dwProcessId, p->ProcessStartTime.dwLowDateTime,
-                                        p->ProcessStartTime.dwHighDateTime);
-                at += rm_record_size(RM_REC_PROCESS, 0);
-                h->count[1]++;
-            } else {
-                const struct rm_text *s = &b->services[i - b->nfiles - b->nprocs];
-                rm_record_write_text(base + at, RM_REC_SERVICE, s->text, s->nchars);
-                at += rm_record_size(RM_REC_SERVICE, s->nchars);
-                h->count[2]++;
-            }
+    if (!err && bytes && !(recs = rm_sys.alloc((size_t)bytes)))
+        err = ERROR_OUTOFMEMORY;
+    uint32_t at = 0, added[3] = {0};
+    for (uint32_t i = 0; i < total && !err && bytes; i++) {
+        if (!fresh[i])
+            continue;
+        if (i < b->nfiles) {
+            rm_record_write_text(recs + at, RM_REC_FILE, b->files[i].text, b->files[i].nchars);
+            at += rm_record_size(RM_REC_FILE, b->files[i].nchars);
+            added[0]++;
+        } else if (i < b->nfiles + b->nprocs) {
+            const RM_UNIQUE_PROCESS *p = &b->procs[i - b->nfiles];
+            rm_record_write_process(recs + at, p->dwProcessId, p->ProcessStartTime.dwLowDateTime,
+                                    p->ProcessStartTime.dwHighDateTime);
+            at += rm_record_size(RM_REC_PROCESS, 0);
+            added[1]++;
+        } else {
+            const struct rm_text *s = &b->services[i - b->nfiles - b->nprocs];
+            rm_record_write_text(recs + at, RM_REC_SERVICE, s->text, s->nchars);
+            at += rm_record_size(RM_REC_SERVICE, s->nchars);
+            added[2]++;
         }
-        if (h->committed < e->data.committed)
-            h->committed = e->data.committed;
-        MemoryBarrier(); /* records first, then the end marker that publishes them */
-        h->used = at;
-        h->sequence++;
-        e->parsed = at;
     }
+    if (!err && bytes) {
+        const void *src[1] = {recs};
+        err = append_records(e, src, &at, 1);
+    }
+    if (!err) {
+        struct rm_data_header *h = e->data.view;
+        for (int k = 0; k < 3; k++)
+            h->count[k] += added[k];
+        e->parsed = h->used; /* what we appended is already in the index */
+    }
+    rm_sys.free(recs);
     rm_sys.free(fresh);
     if (err)
         forget_index(e);
@@ -582,42 +609,11 @@ DWORD rm_session_cancel_counter(DWORD handle, volatile LONG **cancel_requests)
 
 DWORD rm_session_cancel(DWORD handle)
 {
-    struct rm_store *st;
-    struct rm_local *e;
-    DWORD err = lock_entry(handle, &st, &e);
-    if (err)
-        return err;
-    if (e->owner)
-        InterlockedIncrement(&e->cancel_requests);
-    else
-        err = ERROR_SESSION_CREDENTIAL_CONFLICT;
-    unlock_entry(e);
+    volatile LONG *requests;
+    DWORD err = rm_session_cancel_counter(handle, &requests);
+    if (!err)
+        InterlockedIncrement(requests);
     return err;
-}
-
-/* Appends records to the log (lock held, index caught up): all of them, or none. */
-static DWORD append_records(struct rm_local *e, const void *const *src, const uint32_t *sizes, int n)
-{
-    struct rm_data_header *h = e->data.view;
-    uint64_t total = 0;
-    for (int i = 0; i < n; i++)
-        total += sizes[i];
-    uint32_t at = h->used;
-    if (total > (uint64_t)RM_DATA_RESERVE - at)
-        return ERROR_OUTOFMEMORY;
-    DWORD err = rm_data_commit(&e->data, at + (uint32_t)total);
-    if (err)
-        return err;
-    for (int i = 0; i < n; i++) {
-        memcpy((uint8_t *)h + at, src[i], sizes[i]);
-        at += sizes[i];
-    }
-    if (h->committed < e->data.committed)
-        h->committed = e->data.committed;
-    MemoryBarrier();
-    h->used = at;
-    h->sequence++;
-    return ERROR_SUCCESS;
 }
 
 DWORD rm_session_record_app(DWORD handle, const RM_UNIQUE_PROCESS *p, uint32_t status,

@@ -31,24 +31,42 @@ static BOOL shares_our_console(DWORD pid)
     return FALSE;
 }
 
-static void send_ctrl_c(DWORD pid)
+BOOL rm_start_helper(const WCHAR *args, HANDLE *process)
 {
-    WCHAR sysdir[MAX_PATH], dll[MAX_PATH], cmd[3 * MAX_PATH];
+    WCHAR sysdir[MAX_PATH], dll[MAX_PATH], cmd[3 * MAX_PATH + 64];
     UINT sl = rm_sys.GetSystemDirectoryW(sysdir, MAX_PATH);
     DWORD dl = rm_module ? rm_sys.GetModuleFileNameW(rm_module, dll, MAX_PATH) : 0;
     if (!sl || sl >= MAX_PATH || !dl || dl >= MAX_PATH)
-        return;
-    _snwprintf(cmd, 3 * MAX_PATH, L"\"%ls\\rundll32.exe\" \"%ls\",RmRunHelper ctrlc %lu", sysdir, dll, pid);
-    cmd[3 * MAX_PATH - 1] = 0;
+        return FALSE;
+    /* rundll32 looks for the W entry of a name first and gives it a wide command line */
+    int n = _snwprintf(cmd, sizeof cmd / sizeof *cmd, L"\"%ls\\rundll32.exe\" \"%ls\",RmRunHelper %ls", sysdir,
+                       dll, args);
+    if (n < 0 || (size_t)n >= sizeof cmd / sizeof *cmd)
+        return FALSE;
     STARTUPINFOW si;
     PROCESS_INFORMATION pi;
     memset(&si, 0, sizeof si);
     si.cb = sizeof si;
     if (!rm_sys.CreateProcessW(NULL, cmd, NULL, NULL, FALSE, DETACHED_PROCESS, NULL, NULL, &si, &pi))
-        return;
-    rm_sys.WaitForSingleObject(pi.hProcess, 5000);
-    rm_sys.CloseHandle(pi.hProcess);
+        return FALSE;
     rm_sys.CloseHandle(pi.hThread);
+    if (process)
+        *process = pi.hProcess;
+    else
+        rm_sys.CloseHandle(pi.hProcess);
+    return TRUE;
+}
+
+static void send_ctrl_c(DWORD pid)
+{
+    WCHAR args[32];
+    HANDLE helper;
+    _snwprintf(args, 32, L"ctrlc %lu", pid);
+    args[31] = 0;
+    if (!rm_start_helper(args, &helper))
+        return;
+    rm_sys.WaitForSingleObject(helper, 5000);
+    rm_sys.CloseHandle(helper);
 }
 
 static DWORD WINAPI console_job_main(LPVOID param)
@@ -78,22 +96,12 @@ DWORD rm_shutdown_consoles(struct rm_shutdown *s, struct rm_target **t, uint32_t
         }
     DWORD err = rm_run_parallel(console_job_main, jobs, sizeof *jobs, k);
     rm_sys.free(jobs);
-    BOOL forced = (s->flags & RmForceShutdown) != 0;
-    for (uint32_t i = 0; i < n && !err; i++) {
-        struct rm_target *x = t[i];
-        if (x->process && (rm_sys.WaitForSingleObject(x->process, 0) == WAIT_OBJECT_0 ||
-                           (forced && rm_terminate(x->process))))
-            x->status = (x->status & ~(uint32_t)RmStatusRunning) | RmStatusStopped;
-        else
-            x->status |= RmStatusErrorOnStop;
-        s->progress.done++;
-        rm_progress_report(&s->progress);
-    }
+    for (uint32_t i = 0; i < n && !err; i++)
+        rm_settle(s, t[i]);
     return err;
 }
 
-/* rundll32 "<this dll>",RmRunHelper ctrlc <pid>: rundll32 looks for the W entry of a name first and
- * gives it a wide command line */
+/* rundll32 "<this dll>",RmRunHelper ctrlc <pid> */
 static void helper_ctrl_c(const WCHAR *args)
 {
     DWORD pid = (DWORD)wcstoul(args, NULL, 10);

@@ -137,18 +137,7 @@ DWORD rm_shutdown_gui(struct rm_shutdown *s, struct rm_target **t, uint32_t n, i
         err = run_step(s, t, n, 2, ANSWER_AGREE);
     if (!err && forced)
         err = run_step(s, t, n, 2, ANSWER_REFUSE);
-    for (uint32_t i = 0; i < n && !err; i++) {
-        struct rm_target *x = t[i];
-        if (!x->process)
-            x->status |= RmStatusErrorOnStop;
-        else if (gone(x))
-            x->status = (x->status & ~(uint32_t)RmStatusRunning) | RmStatusStopped;
-        else if (forced && rm_terminate(x->process))
-            x->status = (x->status & ~(uint32_t)RmStatusRunning) | RmStatusStopped;
-        else
-            x->status |= RmStatusErrorOnStop;
-        s->progress.done++;
-        rm_progress_report(&s->progress);
-    }
+    for (uint32_t i = 0; i < n && !err; i++)
+        rm_settle(s, t[i]);
     return err;
 }

@@ -44,18 +44,23 @@ static int pick_unknown(const struct rm_target *t)
     return t->info.ApplicationType == RmUnknownApp;
 }
 
+void rm_settle(struct rm_shutdown *s, struct rm_target *x)
+{
+    BOOL forced = (s->flags & RmForceShutdown) != 0;
+    if (x->process && (rm_sys.WaitForSingleObject(x->process, 0) == WAIT_OBJECT_0 ||
+                       (forced && rm_terminate(x->process))))
+        x->status = (x->status & ~(uint32_t)RmStatusRunning) | RmStatusStopped;
+    else
+        x->status |= RmStatusErrorOnStop;
+    s->progress.done++;
+    rm_progress_report(&s->progress);
+}
+
 /* Apps we know no polite way to close: a forced call ends them, otherwise they stay. */
 static void unknown_apps(struct rm_shutdown *s, struct rm_target **t, uint32_t n)
 {
-    for (uint32_t i = 0; i < n; i++) {
-        struct rm_target *x = t[i];
-        if (x->process && (s->flags & RmForceShutdown) && rm_terminate(x->process))
-            x->status = (x->status & ~(uint32_t)RmStatusRunning) | RmStatusStopped;
-        else
-            x->status |= RmStatusErrorOnStop;
-        s->progress.done++;
-        rm_progress_report(&s->progress);
-    }
+    for (uint32_t i = 0; i < n; i++)
+        rm_settle(s, t[i]);
 }
 
 DWORD rm_shutdown_run(struct rm_shutdown *s, struct rm_target *t, uint32_t n)

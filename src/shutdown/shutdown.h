@@ -76,6 +76,14 @@ BOOL rm_terminate(HANDLE process);
 /* Runs fn(arg[i]) for i < n on threads of their own and waits for all of them. */
 DWORD rm_run_parallel(LPTHREAD_START_ROUTINE fn, void *args, size_t arg_size, uint32_t n);
 
+/* Starts rundll32 running this DLL's RmRunHelperW with args ("ctrlc <pid>", "guard ..."),
+ * detached from any console. FALSE when there is no DLL to run (linked statically). */
+BOOL rm_start_helper(const WCHAR *args, HANDLE *process);
+
+/* Records how a target of a phase ended: gone → Stopped; still running → terminated when the
+ * call is forced, else ErrorOnStop. Then reports progress. */
+void rm_settle(struct rm_shutdown *s, struct rm_target *t);
+
 /* The rundll32 entry the console phase and the safeguard use (exported: see README). */
 void CALLBACK RmRunHelperW(HWND hwnd, HINSTANCE inst, LPWSTR cmdline, int show);
 
