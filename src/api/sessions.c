@@ -39,3 +39,10 @@ DWORD WINAPI RmCancelCurrentTask(DWORD dwSessionHandle)
     RM_API_ENTER;
     RM_API_RETURN(rm_session_cancel(dwSessionHandle));
 }
+
+/* Undocumented export of the system DLL with no known caller; it reserves nothing here. */
+DWORD WINAPI RmReserveHeap(DWORD dwReserved)
+{
+    (void)dwReserved;
+    return ERROR_SUCCESS;
+}

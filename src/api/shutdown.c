@@ -8,6 +8,7 @@
 #include "api.h"
 #include "guard/guard.h"
 #include "restart/restart.h"
+#include "session/filterbuf.h"
 #include "session/session.h"
 #include "shutdown/shutdown.h"
 
@@ -28,6 +29,37 @@ static DWORD record_results(DWORD handle, struct rm_target *t, uint32_t n)
     return first;
 }
 
+/* Applies the session's filters: apps under RmNoShutdown are taken out of the list (entries
+ * after *n, their status recorded as ShutdownMasked), the others keep their action in
+ * *actions for after the shutdown (RmNoRestart). */
+static DWORD filter_entries(DWORD handle, RM_PROCESS_INFO *entries, uint32_t *n, uint32_t *masked, uint32_t **actions)
+{
+    struct rm_filter_item *f;
+    uint32_t nf;
+    DWORD err = rm_session_filters(handle, &f, &nf);
+    if (err)
+        return err;
+    *actions = rm_alloc_zero((*n ? *n : 1) * sizeof **actions);
+    if (!*actions)
+        err = ERROR_OUTOFMEMORY;
+    if (!err && nf)
+        err = rm_filter_actions(entries, *n, f, nf, *actions);
+    rm_session_filters_free(f, nf);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < *n && !err; i++) {
+        if ((*actions)[i] == RmNoShutdown) {
+            err = rm_session_record_app(handle, &entries[i].Process, RmStatusRunning | RmStatusShutdownMasked, NULL);
+            (*masked)++;
+            continue;
+        }
+        entries[k] = entries[i];
+        (*actions)[k++] = (*actions)[i];
+    }
+    if (!err)
+        *n = k;
+    return err;
+}
+
 DWORD WINAPI RmShutdown(DWORD dwSessionHandle, ULONG lActionFlags, RM_WRITE_STATUS_CALLBACK fnStatus)
 {
     RM_PROCESS_INFO *entries;
@@ -43,11 +75,13 @@ DWORD WINAPI RmShutdown(DWORD dwSessionHandle, ULONG lActionFlags, RM_WRITE_STAT
     DWORD err = rm_list_affected(dwSessionHandle, &entries, &n, &reasons, &cancel_requests, &cancel_seen);
     if (err)
         RM_API_RETURN(err);
+    uint32_t masked = 0, *actions = NULL;
+    err = filter_entries(dwSessionHandle, entries, &n, &masked, &actions);
     /* Something only a reboot can free: touch nothing. */
-    if (reasons != RmRebootReasonNone)
+    if (!err && reasons != RmRebootReasonNone)
         err = ERROR_FAIL_NOACTION_REBOOT;
     for (uint32_t i = 0; i < n && !err && (lActionFlags & RmShutdownOnlyRegistered); i++)
-        if (!entries[i].bRestartable)
+        if (!entries[i].bRestartable && actions[i] != RmNoRestart)
             err = ERROR_FAIL_SHUTDOWN; /* all restartable, or nothing is shut down */
     if (!err)
         err = rm_session_set_flags(dwSessionHandle, RM_SLOT_SHUT_DOWN);
@@ -70,12 +104,16 @@ DWORD WINAPI RmShutdown(DWORD dwSessionHandle, ULONG lActionFlags, RM_WRITE_STAT
         s.progress.fn = fnStatus;
         rm_shutdown_timeouts(&s.app_timeout, &s.service_timeout);
         err = rm_shutdown_run(&s, t, n);
+        for (uint32_t i = 0; i < n; i++)
+            if (actions[i] == RmNoRestart)
+                t[i].status |= RmStatusRestartMasked;
         /* Whatever happened, what was done is on record for RmGetList and RmRestart. */
         DWORD rec = record_results(dwSessionHandle, t, n);
         if (!err || err == ERROR_FAIL_SHUTDOWN)
             err = rec ? rec : err;
     }
     rm_targets_free(t, n);
+    rm_sys.free(actions);
     rm_sys.free(entries);
     RM_API_RETURN(err);
 }

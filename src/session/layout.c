@@ -159,12 +159,49 @@ void rm_record_write_stopped(void *dst, const struct rm_stopped_info *info)
     put_text(p, info->name, info->nname);
 }
 
+#define FILTER_FIXED ((uint32_t)sizeof(struct rm_record_header) + 24u)
+
+uint32_t rm_record_size_filter(uint32_t nchars)
+{
+    return nchars > RM_MAX_TEXT ? 0 : pad8(FILTER_FIXED + 2u * (nchars + 1u));
+}
+
+void rm_record_write_filter(void *dst, const struct rm_filter_record *f)
+{
+    struct rm_record_header h = {RM_REC_FILTER, 0, rm_record_size_filter(f->nchars)};
+    uint32_t v[6] = {f->action, f->trigger, f->pid, f->time_lo, f->time_hi, f->nchars};
+    uint8_t *p = dst;
+    memset(p, 0, h.size);
+    memcpy(p, &h, sizeof h);
+    memcpy(p + sizeof h, v, sizeof v);
+    put_text(p + FILTER_FIXED, f->text, f->nchars);
+}
+
 /* Each text must end with its NUL where its length says. */
 static int text_ok(const uint8_t *p, uint32_t n)
 {
     uint16_t nul;
     memcpy(&nul, p + 2u * n, 2);
     return nul == 0;
+}
+
+static int read_filter(const uint8_t *rec, uint32_t size, struct rm_record *out)
+{
+    uint32_t v[6];
+    if (size < FILTER_FIXED)
+        return RM_LAYOUT_CORRUPT;
+    memcpy(v, rec + sizeof(struct rm_record_header), sizeof v);
+    struct rm_filter_record *f = &out->filter;
+    f->action = v[0];
+    f->trigger = v[1];
+    f->pid = v[2];
+    f->time_lo = v[3];
+    f->time_hi = v[4];
+    f->nchars = v[5];
+    if (rm_record_size_filter(f->nchars) != size || f->action > 2 || f->trigger < 1 || f->trigger > 3)
+        return RM_LAYOUT_CORRUPT;
+    f->text = (const uint16_t *)(const void *)(rec + FILTER_FIXED);
+    return text_ok(rec + FILTER_FIXED, f->nchars) ? 1 : RM_LAYOUT_CORRUPT;
 }
 
 static int read_stopped(const uint8_t *rec, uint32_t size, struct rm_record *out)
@@ -241,6 +278,10 @@ int rm_record_next(const void *view, uint32_t used, uint32_t *offset, struct rm_
     }
     case RM_REC_STOPPED:
         if (h.size < STOPPED_FIXED || read_stopped(base + off, h.size, out) != 1)
+            return RM_LAYOUT_CORRUPT;
+        break;
+    case RM_REC_FILTER:
+        if (read_filter(base + off, h.size, out) != 1)
             return RM_LAYOUT_CORRUPT;
         break;
     default:

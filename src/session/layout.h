@@ -78,6 +78,7 @@ enum rm_record_type {
     RM_REC_SERVICE = 3,
     RM_REC_STATUS = 4,  /* an app's AppStatus bits changed; the latest record wins */
     RM_REC_STOPPED = 5, /* what it takes to restart an app this session stopped */
+    RM_REC_FILTER = 6,  /* a filter was set (action 1, 2) or removed (action 0); latest wins */
 };
 
 /* A record: this header, then the payload, padded to 8 bytes.
@@ -107,6 +108,14 @@ struct rm_stopped_info {
 #define RM_STOPPED_SAME_IDENTITY 0x2u /* ran as the caller runs (user, elevation): safe to
                                          restart from the caller's own identity */
 
+/* FILTER payload: uint32_t action, trigger, pid, time_lo, time_hi, nchars; then the file or
+ * service name, NUL-terminated (empty for a process filter). */
+struct rm_filter_record {
+    uint32_t action, trigger, pid, time_lo, time_hi;
+    const uint16_t *text;
+    uint32_t nchars;
+};
+
 /* A record as read back: copied scalars, pointers into the view for the text. */
 struct rm_record {
     uint32_t type;
@@ -117,6 +126,7 @@ struct rm_record {
     uint32_t pid, time_lo, time_hi;
     uint32_t status;              /* STATUS */
     struct rm_stopped_info stopped; /* STOPPED (pid/time also above) */
+    struct rm_filter_record filter; /* FILTER */
 };
 
 enum rm_layout_status { RM_LAYOUT_OK = 0, RM_LAYOUT_EMPTY = 1, RM_LAYOUT_CORRUPT = -1 };
@@ -140,6 +150,8 @@ void rm_record_write_process(void *dst, uint32_t pid, uint32_t time_lo, uint32_t
 void rm_record_write_status(void *dst, uint32_t pid, uint32_t time_lo, uint32_t time_hi, uint32_t status);
 /* Size of a STOPPED record (0 when a text is too long), and its writer. */
 uint32_t rm_record_size_stopped(const struct rm_stopped_info *info);
+uint32_t rm_record_size_filter(uint32_t nchars);
+void rm_record_write_filter(void *dst, const struct rm_filter_record *f);
 void rm_record_write_stopped(void *dst, const struct rm_stopped_info *info);
 
 /* Reads the record at *offset (from the view start) if it lies wholly below `used`, which the

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "detect/detect.h"
+#include "filterbuf.h"
 #include "layout.h"
 #include "regindex.h"
 #include "store.h"
@@ -26,6 +27,8 @@ struct rm_local {
     struct rm_index index; /* everything registered, as far as `parsed` */
     uint32_t parsed;
     struct rm_index apps; /* per process: value[0] status, value[1] offset of its STOPPED record */
+    struct rm_index filters; /* per target: value[0] action (0 removed), value[1] order set */
+    uint64_t filter_order;
     volatile LONG cancel_requests; /* bumped by RmCancelCurrentTask */
 };
 
@@ -71,6 +74,7 @@ static struct rm_local *alloc_local(void)
             e->in_use = 1;
             rm_index_init(&e->index, index_alloc, index_free);
             rm_index_init(&e->apps, index_alloc, index_free);
+            rm_index_init(&e->filters, index_alloc, index_free);
         }
     ReleaseSRWLockExclusive(&local_lock);
     return e;
@@ -81,6 +85,7 @@ static void free_local(struct rm_local *e)
     rm_data_close(&e->data);
     rm_index_clear(&e->index);
     rm_index_clear(&e->apps);
+    rm_index_clear(&e->filters);
     AcquireSRWLockExclusive(&local_lock);
     memset(e, 0, sizeof *e);
     ReleaseSRWLockExclusive(&local_lock);
@@ -353,6 +358,31 @@ static int note_app(struct rm_local *e, const struct rm_record *r)
     return 0;
 }
 
+/* The filter index entry of a target (added when missing): process filters by identity, file
+ * and service filters by their text under the trigger's kind. */
+static struct rm_index_entry *filter_entry(struct rm_local *e, uint32_t trigger, const uint16_t *text,
+                                           uint32_t nchars, uint32_t pid, uint32_t lo, uint32_t hi)
+{
+    if (trigger == RmFilterTriggerProcess) {
+        if (rm_index_add_process(&e->filters, pid, lo, hi) < 0)
+            return NULL;
+        return rm_index_get_process(&e->filters, pid, lo, hi);
+    }
+    if (rm_index_add_text(&e->filters, trigger, text, nchars) < 0)
+        return NULL;
+    return rm_index_get_text(&e->filters, trigger, text, nchars);
+}
+
+static int note_filter(struct rm_local *e, const struct rm_filter_record *f)
+{
+    struct rm_index_entry *x = filter_entry(e, f->trigger, f->text, f->nchars, f->pid, f->time_lo, f->time_hi);
+    if (!x)
+        return -1;
+    x->value[0] = f->action;
+    x->value[1] = ++e->filter_order;
+    return 0;
+}
+
 /* Brings the local index up to the end of the shared log, validating every record. */
 static DWORD catch_up(struct rm_local *e)
 {
@@ -377,6 +407,9 @@ static DWORD catch_up(struct rm_local *e)
         case RM_REC_STOPPED:
             added = note_app(e, &r);
             break;
+        case RM_REC_FILTER:
+            added = note_filter(e, &r.filter);
+            break;
         default:
             added = rm_index_add_text(&e->index, r.type, r.text, r.nchars);
         }
@@ -391,6 +424,9 @@ static void forget_index(struct rm_local *e)
 {
     rm_index_clear(&e->index);
     rm_index_clear(&e->apps);
+    rm_index_clear(&e->filters);
+    e->filter_order = 0;
+    rm_index_clear(&e->filters);
     e->parsed = (uint32_t)sizeof(struct rm_data_header);
 }
 
@@ -735,6 +771,120 @@ DWORD rm_session_apps_ex(DWORD handle, uint32_t how, struct rm_app_state **apps,
         return err;
     }
     *apps = out;
+    *count = n;
+    return ERROR_SUCCESS;
+}
+
+static DWORD append_filter(struct rm_local *e, const struct rm_filter_item *f, uint32_t action)
+{
+    struct rm_filter_record r = {action, f->trigger, f->pid, f->time_lo, f->time_hi, f->text, f->nchars};
+    uint32_t size = rm_record_size_filter(f->trigger == RmFilterTriggerProcess ? 0 : f->nchars);
+    if (f->trigger == RmFilterTriggerProcess)
+        r.nchars = 0;
+    uint8_t *rec = size ? rm_sys.alloc(size) : NULL;
+    if (!rec)
+        return size ? ERROR_OUTOFMEMORY : ERROR_BAD_ARGUMENTS;
+    rm_record_write_filter(rec, &r);
+    const void *src[1] = {rec};
+    DWORD err = append_records(e, src, &size, 1);
+    rm_sys.free(rec);
+    return err;
+}
+
+/* Shared by set and remove: owner check, catch-up, then the change. */
+static DWORD change_filter(DWORD handle, const struct rm_filter_item *f, int remove)
+{
+    struct rm_store *st;
+    struct rm_local *e;
+    DWORD err = lock_entry(handle, &st, &e);
+    if (err)
+        return err;
+    if (!e->owner)
+        err = ERROR_SESSION_CREDENTIAL_CONFLICT;
+    else if ((err = catch_up(e)))
+        forget_index(e);
+    if (!err && remove) {
+        const struct rm_index_entry *x =
+            f->trigger == RmFilterTriggerProcess
+                ? rm_index_get_process(&e->filters, f->pid, f->time_lo, f->time_hi)
+                : rm_index_get_text(&e->filters, f->trigger, f->text, f->nchars);
+        if (!x || !x->value[0])
+            err = ERROR_FILE_NOT_FOUND;
+    }
+    if (!err)
+        err = append_filter(e, f, remove ? 0 : f->action);
+    unlock_entry(e);
+    return err;
+}
+
+DWORD rm_session_filter_set(DWORD handle, const struct rm_filter_item *f)
+{
+    return change_filter(handle, f, 0);
+}
+
+DWORD rm_session_filter_remove(DWORD handle, const struct rm_filter_item *f)
+{
+    return change_filter(handle, f, 1);
+}
+
+void rm_session_filters_free(struct rm_filter_item *items, uint32_t count)
+{
+    for (uint32_t i = 0; items && i < count; i++)
+        rm_sys.free((void *)items[i].text);
+    rm_sys.free(items);
+}
+
+DWORD rm_session_filters(DWORD handle, struct rm_filter_item **items, uint32_t *count)
+{
+    struct rm_store *st;
+    struct rm_local *e;
+    *items = NULL;
+    *count = 0;
+    DWORD err = lock_entry(handle, &st, &e);
+    if (err)
+        return err;
+    if (!e->owner)
+        err = ERROR_SESSION_CREDENTIAL_CONFLICT;
+    else if ((err = catch_up(e)))
+        forget_index(e);
+    struct rm_filter_item *out = NULL;
+    uint32_t n = 0;
+    if (!err && e->filters.count && !(out = rm_alloc_zero(e->filters.count * sizeof *out)))
+        err = ERROR_OUTOFMEMORY;
+    /* In the order they were set: pick the lowest remaining order each time (few filters). */
+    uint64_t after = 0;
+    while (!err) {
+        const struct rm_index_entry *best = NULL;
+        for (size_t i = 0; i < e->filters.cap; i++) {
+            const struct rm_index_entry *x = &e->filters.buckets[i];
+            if (x->hash && x->value[0] && x->value[1] > after && (!best || x->value[1] < best->value[1]))
+                best = x;
+        }
+        if (!best)
+            break;
+        after = best->value[1];
+        struct rm_filter_item *it = &out[n++];
+        it->action = (uint32_t)best->value[0];
+        if (best->kind == RM_REC_PROCESS && !best->text) {
+            it->trigger = RmFilterTriggerProcess;
+            it->pid = best->pid;
+            it->time_lo = best->time_lo;
+            it->time_hi = best->time_hi;
+        } else {
+            it->trigger = best->kind;
+            struct rm_text t;
+            if ((err = copy_text(best, &t)))
+                break;
+            it->text = t.text;
+            it->nchars = t.nchars;
+        }
+    }
+    unlock_entry(e);
+    if (err) {
+        rm_session_filters_free(out, n);
+        return err;
+    }
+    *items = out;
     *count = n;
     return ERROR_SUCCESS;
 }

@@ -82,6 +82,15 @@ DWORD rm_session_apps_ex(DWORD handle, uint32_t how, struct rm_app_state **apps,
 DWORD rm_session_record_app_ex(DWORD handle, uint32_t how, const RM_UNIQUE_PROCESS *p, uint32_t status,
                                const struct rm_stopped_info *restart);
 
+/* Filters (owner only). set: action RmNoRestart/RmNoShutdown replaces any filter on the same
+ * target; remove: ERROR_FILE_NOT_FOUND when the target has none. list: the active filters in
+ * the order they were (last) set, texts allocated (free with rm_session_filters_free). */
+struct rm_filter_item;
+DWORD rm_session_filter_set(DWORD handle, const struct rm_filter_item *f);
+DWORD rm_session_filter_remove(DWORD handle, const struct rm_filter_item *f);
+DWORD rm_session_filters(DWORD handle, struct rm_filter_item **items, uint32_t *count);
+void rm_session_filters_free(struct rm_filter_item *items, uint32_t count);
+
 /* The session's key in text form (owner only): the safeguard joins with it. */
 DWORD rm_session_key(DWORD handle, WCHAR key_text[RM_KEY_CHARS + 1]);
 void rm_session_apps_free(struct rm_app_state *apps, uint32_t count);

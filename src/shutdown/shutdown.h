@@ -76,6 +76,12 @@ BOOL rm_terminate(HANDLE process);
 /* Runs fn(arg[i]) for i < n on threads of their own and waits for all of them. */
 DWORD rm_run_parallel(LPTHREAD_START_ROUTINE fn, void *args, size_t arg_size, uint32_t n);
 
+/* For each affected app, the filter action that applies (RmNoRestart, RmNoShutdown) or
+ * RmInvalidFilterAction when none does (src/shutdown/filters.c). */
+struct rm_filter_item;
+DWORD rm_filter_actions(const RM_PROCESS_INFO *e, uint32_t n, const struct rm_filter_item *f, uint32_t nf,
+                        uint32_t *actions);
+
 /* Starts rundll32 running this DLL's RmRunHelperW with args ("ctrlc <pid>", "guard ..."),
  * detached from any console. FALSE when there is no DLL to run (linked statically). */
 BOOL rm_start_helper(const WCHAR *args, HANDLE *process);
