@@ -267,16 +267,20 @@ static void other_exports_owner(void **state)
     EXPECT_RC(ERROR_SUCCESS, RmShutdown(h, RmForceShutdown | RmShutdownOnlyRegistered, NULL));
     EXPECT_RC(ERROR_SUCCESS, RmRestart(h, 0, NULL));
 
-    /* Not yet implemented: the operation is refused honestly, after every check passed. */
-    EXPECT_RC(ERROR_CALL_NOT_IMPLEMENTED, RmAddFilter(h, L"C:\\rm-it\\app.exe", NULL, NULL, RmNoRestart));
-    EXPECT_RC(ERROR_CALL_NOT_IMPLEMENTED, RmAddFilter(h, NULL, &p, NULL, RmNoShutdown));
-    EXPECT_RC(ERROR_CALL_NOT_IMPLEMENTED, RmAddFilter(h, NULL, NULL, L"Spooler", RmNoRestart));
-    EXPECT_RC(ERROR_CALL_NOT_IMPLEMENTED, RmRemoveFilter(h, L"C:\\rm-it\\app.exe", NULL, NULL));
-    EXPECT_RC(ERROR_CALL_NOT_IMPLEMENTED, RmRemoveFilter(h, NULL, &p, NULL));
-    EXPECT_RC(ERROR_CALL_NOT_IMPLEMENTED, RmRemoveFilter(h, NULL, NULL, L"Spooler"));
-    EXPECT_RC(ERROR_CALL_NOT_IMPLEMENTED, RmGetFilterList(h, NULL, 0, &cb));
-    EXPECT_RC(ERROR_CALL_NOT_IMPLEMENTED, RmGetFilterList(h, buf, sizeof buf, &cb));
-    /* None of them touched the session. */
+    /* Filters: each kind of target can be set and removed; removing twice finds nothing. */
+    EXPECT_RC(ERROR_SUCCESS, RmAddFilter(h, L"C:\\rm-it\\app.exe", NULL, NULL, RmNoRestart));
+    EXPECT_RC(ERROR_SUCCESS, RmAddFilter(h, NULL, &p, NULL, RmNoShutdown));
+    EXPECT_RC(ERROR_SUCCESS, RmAddFilter(h, NULL, NULL, L"Spooler", RmNoRestart));
+    EXPECT_RC(ERROR_MORE_DATA, RmGetFilterList(h, NULL, 0, &cb));
+    assert_true(cb >= 3 * sizeof(RM_FILTER_INFO));
+    EXPECT_RC(ERROR_SUCCESS, RmGetFilterList(h, buf, sizeof buf, &cb));
+    EXPECT_RC(ERROR_SUCCESS, RmRemoveFilter(h, L"C:\\rm-it\\app.exe", NULL, NULL));
+    EXPECT_RC(ERROR_SUCCESS, RmRemoveFilter(h, NULL, &p, NULL));
+    EXPECT_RC(ERROR_SUCCESS, RmRemoveFilter(h, NULL, NULL, L"spooler"));
+    EXPECT_RC(ERROR_FILE_NOT_FOUND, RmRemoveFilter(h, NULL, NULL, L"Spooler"));
+    EXPECT_RC(ERROR_SUCCESS, RmGetFilterList(h, NULL, 0, &cb));
+    assert_int_equal(cb, 0);
+    /* None of them registered anything. */
     EXPECT_COUNTS(h, 0, 0, 0);
     EXPECT_RC(ERROR_SUCCESS, RmEndSession(h));
     it_forget(h);
