@@ -16,6 +16,7 @@
 #define RM_API_RETURN(code)                                                                         \
     do {                                                                                           \
         DWORD rm_code_ = (code);                                                                   \
+        rm_trace("%s -> %lu", __func__, (unsigned long)rm_code_);                                  \
         rm_last_error_restore(rm_saved_error_);                                                    \
         return rm_code_;                                                                           \
     } while (0)

@@ -50,6 +50,9 @@ DWORD WINAPI RmAddFilter(DWORD dwSessionHandle, LPCWSTR strModuleName, RM_UNIQUE
 {
     struct rm_filter_item it;
     RM_API_ENTER;
+    rm_trace("RmAddFilter(%#lx, module=%ls, process=%lu, service=%ls, action=%d)", dwSessionHandle,
+             strModuleName ? strModuleName : L"-", pProcess ? pProcess->dwProcessId : 0ul,
+             strServiceShortName ? strServiceShortName : L"-", (int)FilterAction);
     if (FilterAction != RmNoRestart && FilterAction != RmNoShutdown)
         RM_API_RETURN(ERROR_BAD_ARGUMENTS);
     DWORD err = make_item(strModuleName, pProcess, strServiceShortName, &it);
@@ -65,6 +68,9 @@ DWORD WINAPI RmRemoveFilter(DWORD dwSessionHandle, LPCWSTR strModuleName, RM_UNI
 {
     struct rm_filter_item it;
     RM_API_ENTER;
+    rm_trace("RmRemoveFilter(%#lx, module=%ls, process=%lu, service=%ls)", dwSessionHandle,
+             strModuleName ? strModuleName : L"-", pProcess ? pProcess->dwProcessId : 0ul,
+             strServiceShortName ? strServiceShortName : L"-");
     DWORD err = make_item(strModuleName, pProcess, strServiceShortName, &it);
     if (!err)
         err = rm_session_filter_remove(dwSessionHandle, &it);
@@ -80,6 +86,7 @@ DWORD WINAPI RmGetFilterList(DWORD dwSessionHandle, PBYTE pbFilterBuf, DWORD cbF
     struct rm_filter_item *items;
     uint32_t n;
     RM_API_ENTER;
+    rm_trace("RmGetFilterList(%#lx, buffer=%lu bytes)", dwSessionHandle, cbFilterBuf);
     if (!cbFilterBufNeeded || (cbFilterBuf && !pbFilterBuf))
         RM_API_RETURN(ERROR_BAD_ARGUMENTS);
     DWORD err = rm_session_filters(dwSessionHandle, &items, &n);

@@ -17,6 +17,7 @@ DWORD WINAPI RmGetList(DWORD dwSessionHandle, UINT *pnProcInfoNeeded, UINT *pnPr
     volatile LONG *cancel_requests;
     LONG cancel_seen;
     RM_API_ENTER;
+    rm_trace("RmGetList(%#lx, capacity=%u)", dwSessionHandle, pnProcInfo ? *pnProcInfo : 0u);
     if (!pnProcInfoNeeded || !pnProcInfo || !lpdwRebootReasons || (*pnProcInfo && !rgAffectedApps))
         RM_API_RETURN(ERROR_BAD_ARGUMENTS);
 
@@ -26,6 +27,11 @@ DWORD WINAPI RmGetList(DWORD dwSessionHandle, UINT *pnProcInfoNeeded, UINT *pnPr
     /* Callers decide whether to offer closing apps from the reasons: always give them one,
      * and "none" only when the list is real. */
     *lpdwRebootReasons = err ? RmRebootReasonNone : reasons;
+    for (uint32_t i = 0; !err && i < count && rm_trace_on(); i++)
+        rm_trace("RmGetList: pid %lu type %d status %#lx restartable %d '%ls'", entries[i].Process.dwProcessId,
+                 (int)entries[i].ApplicationType, entries[i].AppStatus, entries[i].bRestartable, entries[i].strAppName);
+    if (!err)
+        rm_trace("RmGetList: %u entries, reboot reasons %#lx", count, reasons);
     if (!err) {
         *pnProcInfoNeeded = count;
         if (count > *pnProcInfo) {

@@ -47,6 +47,8 @@ DWORD WINAPI RmRegisterResources(DWORD dwSessionHandle, UINT nFiles, LPCWSTR rgs
 {
     struct rm_batch b = {0};
     RM_API_ENTER;
+    rm_trace("RmRegisterResources(%#lx, files=%u, processes=%u, services=%u)", dwSessionHandle, nFiles,
+             nApplications, nServices);
     /* A non-zero count needs its array; a count this large cannot be checked against the
      * array it claims to describe, so it is refused rather than read. */
     if ((nFiles && !rgsFileNames) || (nApplications && !rgApplications) ||

@@ -10,15 +10,20 @@
 DWORD WINAPI RmStartSession(DWORD *pSessionHandle, DWORD dwSessionFlags, WCHAR strSessionKey[])
 {
     RM_API_ENTER;
+    rm_trace("RmStartSession(flags=%lu)", dwSessionFlags);
     if (!pSessionHandle || !strSessionKey || dwSessionFlags != 0)
         RM_API_RETURN(ERROR_BAD_ARGUMENTS);
-    RM_API_RETURN(rm_session_start(pSessionHandle, strSessionKey));
+    DWORD err = rm_session_start(pSessionHandle, strSessionKey);
+    if (!err)
+        rm_trace("RmStartSession: handle %#lx", *pSessionHandle);
+    RM_API_RETURN(err);
 }
 
 DWORD WINAPI RmJoinSession(DWORD *pSessionHandle, const WCHAR strSessionKey[])
 {
     uint8_t key[RM_KEY_BYTES];
     RM_API_ENTER;
+    rm_trace("RmJoinSession(key not traced: it is the session's credential)");
     /* A key that is not 32 hex digits and a NUL cannot be any session's: the caller passed
      * something else, so it is an argument error rather than a failed credential. */
     if (!pSessionHandle || !strSessionKey || rm_key_decode((const uint16_t *)strSessionKey, key) != 0)
@@ -29,6 +34,7 @@ DWORD WINAPI RmJoinSession(DWORD *pSessionHandle, const WCHAR strSessionKey[])
 DWORD WINAPI RmEndSession(DWORD dwSessionHandle)
 {
     RM_API_ENTER;
+    rm_trace("RmEndSession(%#lx)", dwSessionHandle);
     RM_API_RETURN(rm_session_end(dwSessionHandle));
 }
 
@@ -37,6 +43,7 @@ DWORD WINAPI RmEndSession(DWORD dwSessionHandle)
 DWORD WINAPI RmCancelCurrentTask(DWORD dwSessionHandle)
 {
     RM_API_ENTER;
+    rm_trace("RmCancelCurrentTask(%#lx)", dwSessionHandle);
     RM_API_RETURN(rm_session_cancel(dwSessionHandle));
 }
 

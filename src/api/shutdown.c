@@ -48,6 +48,7 @@ static DWORD filter_entries(DWORD handle, RM_PROCESS_INFO *entries, uint32_t *n,
     uint32_t k = 0;
     for (uint32_t i = 0; i < *n && !err; i++) {
         if ((*actions)[i] == RmNoShutdown) {
+            rm_trace("filter RmNoShutdown: pid %lu stays", entries[i].Process.dwProcessId);
             err = rm_session_record_app(handle, &entries[i].Process, RmStatusRunning | RmStatusShutdownMasked, NULL);
             (*masked)++;
             continue;
@@ -67,6 +68,7 @@ DWORD WINAPI RmShutdown(DWORD dwSessionHandle, ULONG lActionFlags, RM_WRITE_STAT
     DWORD reasons;
     struct rm_shutdown s;
     RM_API_ENTER;
+    rm_trace("RmShutdown(%#lx, flags=%#lx, callback=%s)", dwSessionHandle, lActionFlags, fnStatus ? "yes" : "no");
     if (lActionFlags & ~(ULONG)(RmForceShutdown | RmShutdownOnlyRegistered))
         RM_API_RETURN(ERROR_BAD_ARGUMENTS);
     memset(&s, 0, sizeof s);
@@ -78,8 +80,10 @@ DWORD WINAPI RmShutdown(DWORD dwSessionHandle, ULONG lActionFlags, RM_WRITE_STAT
     uint32_t masked = 0, *actions = NULL;
     err = filter_entries(dwSessionHandle, entries, &n, &masked, &actions);
     /* Something only a reboot can free: touch nothing. */
-    if (!err && reasons != RmRebootReasonNone)
+    if (!err && reasons != RmRebootReasonNone) {
+        rm_trace("RmShutdown: reboot reasons %#lx: nothing is touched", reasons);
         err = ERROR_FAIL_NOACTION_REBOOT;
+    }
     for (uint32_t i = 0; i < n && !err && (lActionFlags & RmShutdownOnlyRegistered); i++)
         if (!entries[i].bRestartable && actions[i] != RmNoRestart)
             err = ERROR_FAIL_SHUTDOWN; /* all restartable, or nothing is shut down */
@@ -123,6 +127,7 @@ DWORD WINAPI RmRestart(DWORD dwSessionHandle, DWORD dwRestartFlags, RM_WRITE_STA
     uint32_t flags = 0;
     volatile LONG *cancel_requests;
     RM_API_ENTER;
+    rm_trace("RmRestart(%#lx, flags=%#lx, callback=%s)", dwSessionHandle, dwRestartFlags, fnStatus ? "yes" : "no");
     if (dwRestartFlags != 0)
         RM_API_RETURN(ERROR_BAD_ARGUMENTS);
     DWORD err = rm_session_cancel_counter(dwSessionHandle, &cancel_requests);

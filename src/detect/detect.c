@@ -290,6 +290,9 @@ static DWORD scan_system(const struct rm_idset *ids, const struct rm_cancel *can
     struct by_process *order = NULL;
     DWORD err = take_snapshot(&t);
     int type = err ? -1 : file_type_index(t, s.self, probe);
+    if (!err)
+        rm_trace("detect: handle snapshot of %lu handles, File type index %d%s", (unsigned long)t->count, type,
+                 only_pid ? " (own handles only)" : "");
     if (probe != INVALID_HANDLE_VALUE)
         rm_sys.CloseHandle(probe);
     if (!err && !(order = rm_sys.alloc((t->count ? t->count : 1) * sizeof *order)))
@@ -330,6 +333,9 @@ static DWORD scan_system(const struct rm_idset *ids, const struct rm_cancel *can
             LONG k = match_handles_begin(&s, p, t, order + i, j - i, type);
             uint32_t how = match_mappings(&s, p);
             how |= match_handles_end(&s, p, k);
+            if (how)
+                rm_trace("detect: pid %lu uses a registered file:%s%s%s", pid, how & RM_HOLD_HANDLE ? " open handle" : "",
+                         how & RM_HOLD_IMAGE ? " image/DLL" : "", how & RM_HOLD_MAPPED ? " mapped view" : "");
             FILETIME st;
             if (how && start_time(p, &st) && rm_holders_add(out, pid, &st, how, NULL) < 0)
                 err = ERROR_OUTOFMEMORY;
@@ -386,6 +392,8 @@ static DWORD ask_kernel(const struct rm_registrations *regs, const struct rm_can
         if (err)
             break;
         if (st < 0) {
+            rm_trace("detect: FileProcessIdsUsingFileInformation answers %#lx: scanning handles instead",
+                     (unsigned long)st);
             err = ERROR_NOT_SUPPORTED; /* not implemented here: the caller scans instead */
             break;
         }
@@ -409,7 +417,10 @@ static DWORD add_registered_processes(const struct rm_registrations *regs, struc
 {
     for (uint32_t i = 0; i < regs->nprocs; i++) {
         const RM_UNIQUE_PROCESS *p = &regs->procs[i];
-        if (rm_process_state(p->dwProcessId, &p->ProcessStartTime) == RM_PROC_ALIVE &&
+        enum rm_proc_state st = rm_process_state(p->dwProcessId, &p->ProcessStartTime);
+        rm_trace("detect: registered pid %lu %s", p->dwProcessId,
+                 st == RM_PROC_ALIVE ? "runs" : st == RM_PROC_GONE ? "is gone (or its PID was reused)" : "cannot be checked");
+        if (st == RM_PROC_ALIVE &&
             rm_holders_add(out, p->dwProcessId, &p->ProcessStartTime, RM_HOLD_REGISTERED, NULL) < 0)
             return ERROR_OUTOFMEMORY;
     }

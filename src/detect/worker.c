@@ -70,6 +70,7 @@ static DWORD replace_stuck(struct rm_worker *w)
     w->thread = NULL;
     rm_sys.WaitForSingleObject(w->idle, 0);
     if (w->next < w->count) {
+        rm_trace("detect: a handle query gave no answer in %u ms: skipped", RM_QUERY_TIMEOUT_MS);
         w->ok[w->next] = 0;
         w->next++;
         w->timeouts++;

@@ -175,6 +175,8 @@ DWORD rm_restart_session(DWORD handle, uint32_t how, struct rm_progress *progres
             BOOL ok = a->app_type == RmService ? start_service(a->service, service_timeout, cancel)
                                                : start_app(a, how);
             a->status |= ok ? RmStatusRestarted : RmStatusErrorOnRestart;
+            rm_trace("restart: %ls (was pid %lu): %s", a->app_type == RmService ? a->service : a->cmd,
+                     a->process.dwProcessId, ok ? "restarted" : "failed");
             failed |= !ok;
             err = rm_session_record_app_ex(handle, how, &a->process, a->status, NULL);
             progress->done++;

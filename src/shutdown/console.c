@@ -76,8 +76,11 @@ static DWORD WINAPI console_job_main(LPVOID param)
     ULONGLONG deadline = GetTickCount64() + j->s->app_timeout;
     if (rm_sys.WaitForSingleObject(t->process, 0) == WAIT_OBJECT_0)
         return 0;
-    if (!shares_our_console(t->info.Process.dwProcessId))
+    if (!shares_our_console(t->info.Process.dwProcessId)) {
+        rm_trace("shutdown: CTRL_C to console pid %lu (through a helper process)", t->info.Process.dwProcessId);
         send_ctrl_c(t->info.Process.dwProcessId);
+    } else
+        rm_trace("shutdown: console pid %lu shares our console: no CTRL_C", t->info.Process.dwProcessId);
     rm_wait_exit(t->process, deadline, j->s->cancel);
     return 0;
 }

@@ -55,10 +55,14 @@ static void query(struct gui_job *j)
         if (!rm_sys.SendMessageTimeoutW(t->windows[w], WM_QUERYENDSESSION, 0, ENDSESSION_CLOSEAPP,
                                         SMTO_NORMAL | SMTO_ABORTIFHUNG, remaining(deadline), &r)) {
             t->answer = gone(t) ? ANSWER_GONE : ANSWER_SILENT;
+            rm_trace("shutdown: pid %lu window %p: no answer to WM_QUERYENDSESSION within %lu ms",
+                     t->info.Process.dwProcessId, (void *)t->windows[w], j->s->app_timeout);
             return;
         }
         if (!r) {
             t->answer = ANSWER_REFUSE;
+            rm_trace("shutdown: pid %lu window %p refused WM_QUERYENDSESSION", t->info.Process.dwProcessId,
+                     (void *)t->windows[w]);
             return;
         }
     }
@@ -70,6 +74,8 @@ static void end_session(struct gui_job *j, BOOL ending)
 {
     struct rm_target *t = j->t;
     ULONGLONG start = GetTickCount64(), deadline = start + j->s->app_timeout;
+    rm_trace("shutdown: WM_ENDSESSION(%s, ENDSESSION_CLOSEAPP) to pid %lu (%u windows)", ending ? "TRUE" : "FALSE",
+             t->info.Process.dwProcessId, t->nwindows);
     for (uint32_t w = 0; w < t->nwindows; w++) {
         DWORD_PTR r;
         if (still_its_window(t, t->windows[w]))
@@ -81,6 +87,8 @@ static void end_session(struct gui_job *j, BOOL ending)
     /* Apps should exit on WM_ENDSESSION; those that don't get WM_CLOSE halfway through. */
     if (rm_wait_exit(t->process, start + j->s->app_timeout / 2, j->s->cancel))
         return;
+    rm_trace("shutdown: pid %lu still runs %lu ms after WM_ENDSESSION: WM_CLOSE", t->info.Process.dwProcessId,
+             j->s->app_timeout / 2);
     for (uint32_t w = 0; w < t->nwindows; w++)
         if (still_its_window(t, t->windows[w]))
             rm_sys.PostMessageW(t->windows[w], WM_CLOSE, 0, 0);

@@ -51,6 +51,7 @@ static BOOL stop_service(const struct rm_shutdown *s, SC_HANDLE scm, const WCHAR
     }
     DWORD pid = 0;
     if (service_state(svc, &pid) != SERVICE_STOPPED) {
+        rm_trace("shutdown: stopping service %ls (pid %lu)", name, pid);
         SERVICE_STATUS st;
         rm_sys.ControlService(svc, SERVICE_CONTROL_STOP, &st);
         ULONGLONG deadline = GetTickCount64() + s->service_timeout;

@@ -47,11 +47,14 @@ static int pick_unknown(const struct rm_target *t)
 void rm_settle(struct rm_shutdown *s, struct rm_target *x)
 {
     BOOL forced = (s->flags & RmForceShutdown) != 0;
-    if (x->process && (rm_sys.WaitForSingleObject(x->process, 0) == WAIT_OBJECT_0 ||
-                       (forced && rm_terminate(x->process))))
+    BOOL exited = x->process && rm_sys.WaitForSingleObject(x->process, 0) == WAIT_OBJECT_0;
+    BOOL ended = !exited && x->process && forced && rm_terminate(x->process);
+    if (exited || ended)
         x->status = (x->status & ~(uint32_t)RmStatusRunning) | RmStatusStopped;
     else
         x->status |= RmStatusErrorOnStop;
+    rm_trace("shutdown: pid %lu %s", x->info.Process.dwProcessId,
+             exited ? "exited" : ended ? "did not exit in time: terminated (forced)" : "still runs: error on stop");
     s->progress.done++;
     rm_progress_report(&s->progress);
 }

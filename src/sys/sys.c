@@ -74,7 +74,7 @@ static HRESULT WINAPI sys_GetApplicationRestartSettings(HANDLE p, PWSTR cmd, PDW
         TerminateProcess, DuplicateTokenEx, CreateProcessW, CreateProcessAsUserW, RegGetValueW, \
         ControlService, StartServiceW, GetModuleFileNameW, GetConsoleProcessList,             \
         GetSystemDirectoryW, FreeConsole, AttachConsole, SetConsoleCtrlHandler,               \
-        GenerateConsoleCtrlEvent,                                                             \
+        GenerateConsoleCtrlEvent, WriteFile, OutputDebugStringA,                              \
     }
 
 static const struct rm_sys_table rm_sys_real = RM_SYS_REAL_ENTRIES;

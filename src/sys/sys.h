@@ -113,7 +113,18 @@ struct rm_sys_table {
     BOOL (WINAPI *AttachConsole)(DWORD);
     BOOL (WINAPI *SetConsoleCtrlHandler)(PHANDLER_ROUTINE, BOOL);
     BOOL (WINAPI *GenerateConsoleCtrlEvent)(DWORD, DWORD);
+    BOOL (WINAPI *WriteFile)(HANDLE, LPCVOID, DWORD, LPDWORD, LPOVERLAPPED);
+    void (WINAPI *OutputDebugStringA)(LPCSTR);
 };
+
+/* ---- tracing (src/sys/trace.c) -------------------------------------------------------------
+ * RSTRTMGR_TRACE=<file> appends one line per event to that file; RSTRTMGR_TRACE=debugger sends
+ * them to OutputDebugString. Off (and nearly free) otherwise. Read when the DLL first traces. */
+#define RM_TRACE_ENV L"RSTRTMGR_TRACE"
+int rm_trace_on(void);
+void rm_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Re-reads the variable (tests change it at run time). */
+void rm_trace_reset(void);
 
 /* This DLL's own module (set when it loads; NULL when linked statically, as in unit tests). */
 extern HMODULE rm_module;
