@@ -106,14 +106,16 @@ set(_rm_tools
   "/usr/lib/wine/wine64|wine64|REQUIRED"
   "wineserver|wine|REQUIRED"
   "make|make|REQUIRED"
-  # The MSVC import library is written by llvm-dlltool when present (binutils' dlltool is the
-  # fallback). The ABI tests build consumers as MSVC users would (clang for the MSVC target,
-  # lld-link, llvm-readobj) and as pkg-config users would; without these tools those checks
-  # are left out rather than failed.
-  "llvm-dlltool|llvm|OPTIONAL"
+  # The MSVC import library is written by llvm-dlltool (the build requires it).
+  "llvm-dlltool|llvm|REQUIRED"
+  # The pure modules are fuzzed on the host with clang's libFuzzer (cmake/fuzz.cmake).
+  "clang|clang|REQUIRED"
+  "/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a|libclang-rt-14-dev|REQUIRED"
+  # The ABI tests build consumers as MSVC users would (clang for the MSVC target, lld-link,
+  # llvm-readobj) and as pkg-config users would; without these tools those checks are left
+  # out rather than failed.
   "llvm-readobj|llvm|OPTIONAL"
   "lld-link|lld|OPTIONAL"
-  "clang|clang|OPTIONAL"
   "pkg-config|pkgconf|OPTIONAL")
 
 function(rm_find_missing out_required out_optional)

@@ -87,6 +87,14 @@ endfunction()
 
 rm_test_preset(x64)
 
+# ---- fuzzing of the pure modules (host-native, 30 s per target) ------------------------------
+rm_clock(t)
+execute_process(COMMAND ${CMAKE_COMMAND} -P ${CMAKE_CURRENT_LIST_DIR}/fuzz.cmake RESULT_VARIABLE _rm_fuzz_rc)
+rm_phase_done("fuzzing" ${t})
+if(NOT _rm_fuzz_rc EQUAL 0)
+  list(APPEND _rm_failures "fuzzing (cmake -P cmake/fuzz.cmake exited ${_rm_fuzz_rc})")
+endif()
+
 if(RM_HAVE_WINE32)
   rm_test_preset(x86)
 else()

@@ -257,6 +257,8 @@ int rm_record_next(const void *view, uint32_t used, uint32_t *offset, struct rm_
     case RM_REC_FILE:
     case RM_REC_SERVICE: {
         uint32_t n;
+        if (h.size < sizeof h + 4) /* the length itself must lie inside the record */
+            return RM_LAYOUT_CORRUPT;
         memcpy(&n, base + off + sizeof h, 4);
         if (rm_record_size(h.type, n) != h.size)
             return RM_LAYOUT_CORRUPT;

@@ -120,6 +120,9 @@ static void malformed_records_are_rejected(void **state)
     h->size = size + 4; /* misaligned */
     off = 64;
     assert_int_equal(rm_record_next(view, 64 + size + 8, &off, &r), RM_LAYOUT_CORRUPT);
+    h->size = 8; /* only a header: its text length would lie outside the record */
+    off = 64;
+    assert_int_equal(rm_record_next(view, 64 + 8, &off, &r), RM_LAYOUT_CORRUPT);
     h->size = size;
     *nchars = 1000; /* text longer than the record */
     off = 64;
