@@ -87,6 +87,12 @@ endfunction()
 
 rm_test_preset(x64)
 
+# ---- static checks (cppcheck on src/) ------------------------------------------------------------
+execute_process(COMMAND ${CMAKE_COMMAND} -P ${CMAKE_CURRENT_LIST_DIR}/static-checks.cmake RESULT_VARIABLE _rm_static_rc)
+if(NOT _rm_static_rc EQUAL 0)
+  list(APPEND _rm_failures "static checks (cmake -P cmake/static-checks.cmake exited ${_rm_static_rc})")
+endif()
+
 # ---- fuzzing of the pure modules (host-native, 30 s per target) ------------------------------
 rm_clock(t)
 execute_process(COMMAND ${CMAKE_COMMAND} -P ${CMAKE_CURRENT_LIST_DIR}/fuzz.cmake RESULT_VARIABLE _rm_fuzz_rc)

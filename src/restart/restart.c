@@ -87,22 +87,8 @@ static BOOL start_service(const WCHAR *name, DWORD timeout, const struct rm_canc
     SC_HANDLE scm = rm_sys.OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
     SC_HANDLE svc = scm ? rm_sys.OpenServiceW(scm, name, SERVICE_START | SERVICE_QUERY_STATUS) : NULL;
     BOOL ok = FALSE;
-    if (svc && (rm_sys.StartServiceW(svc, 0, NULL) || GetLastError() == ERROR_SERVICE_ALREADY_RUNNING)) {
-        ULONGLONG deadline = GetTickCount64() + timeout;
-        for (;;) {
-            SERVICE_STATUS_PROCESS st;
-            DWORD need;
-            if (!rm_sys.QueryServiceStatusEx(svc, SC_STATUS_PROCESS_INFO, (LPBYTE)&st, sizeof st, &need))
-                break;
-            if (st.dwCurrentState == SERVICE_RUNNING) {
-                ok = TRUE;
-                break;
-            }
-            if (st.dwCurrentState == SERVICE_STOPPED || GetTickCount64() >= deadline || rm_cancelled(cancel))
-                break;
-            rm_sys.WaitForSingleObject(RM_CURRENT_PROCESS, 50); /* a pause */
-        }
-    }
+    if (svc && (rm_sys.StartServiceW(svc, 0, NULL) || GetLastError() == ERROR_SERVICE_ALREADY_RUNNING))
+        ok = rm_service_wait(svc, SERVICE_RUNNING, GetTickCount64() + timeout, cancel);
     if (svc)
         rm_sys.CloseServiceHandle(svc);
     if (scm)

@@ -10,9 +10,9 @@
 #include "shutdown.h"
 #include "sys/sys.h"
 
-static DWORD service_state(SC_HANDLE svc, DWORD *pid)
+DWORD rm_service_state(SC_HANDLE svc, DWORD *pid)
 {
-    SERVICE_STATUS_PROCESS st;
+    SERVICE_STATUS_PROCESS st = {0};
     DWORD need;
     if (!rm_sys.QueryServiceStatusEx(svc, SC_STATUS_PROCESS_INFO, (LPBYTE)&st, sizeof st, &need))
         return 0;
@@ -21,13 +21,15 @@ static DWORD service_state(SC_HANDLE svc, DWORD *pid)
     return st.dwCurrentState;
 }
 
-static BOOL wait_stopped(SC_HANDLE svc, ULONGLONG deadline, const struct rm_cancel *cancel)
+BOOL rm_service_wait(SC_HANDLE svc, DWORD want, ULONGLONG deadline, const struct rm_cancel *cancel)
 {
     for (;;) {
-        DWORD state = service_state(svc, NULL);
-        if (state == SERVICE_STOPPED)
+        DWORD state = rm_service_state(svc, NULL);
+        if (state == want)
             return TRUE;
-        if (!state || GetTickCount64() >= deadline || rm_cancelled(cancel))
+        /* Stopped while waiting to run means it failed to start: no use waiting longer. */
+        if (!state || (want == SERVICE_RUNNING && state == SERVICE_STOPPED) || GetTickCount64() >= deadline ||
+            rm_cancelled(cancel))
             return FALSE;
         rm_sys.WaitForSingleObject(RM_CURRENT_PROCESS, 50); /* a pause: our own process never signals */
     }
@@ -50,12 +52,12 @@ static BOOL stop_service(const struct rm_shutdown *s, SC_HANDLE scm, const WCHAR
         rm_sys.free(deps);
     }
     DWORD pid = 0;
-    if (service_state(svc, &pid) != SERVICE_STOPPED) {
+    if (rm_service_state(svc, &pid) != SERVICE_STOPPED) {
         rm_trace("shutdown: stopping service %ls (pid %lu)", name, pid);
         SERVICE_STATUS st;
         rm_sys.ControlService(svc, SERVICE_CONTROL_STOP, &st);
         ULONGLONG deadline = GetTickCount64() + s->service_timeout;
-        if (!wait_stopped(svc, deadline, s->cancel)) {
+        if (!rm_service_wait(svc, SERVICE_STOPPED, deadline, s->cancel)) {
             ok = FALSE;
             if ((s->flags & RmForceShutdown) && pid) {
                 HANDLE p = rm_sys.OpenProcess(PROCESS_TERMINATE | SYNCHRONIZE, FALSE, pid);

@@ -67,6 +67,11 @@ DWORD rm_shutdown_gui(struct rm_shutdown *s, struct rm_target **t, uint32_t n, i
 DWORD rm_shutdown_consoles(struct rm_shutdown *s, struct rm_target **t, uint32_t n);
 DWORD rm_shutdown_services(struct rm_shutdown *s, struct rm_target **t, uint32_t n);
 
+/* A service's current state (0 when it cannot be queried) and host PID; waiting for a state
+ * until a deadline, checking for cancellation (shutdown/services.c). */
+DWORD rm_service_state(SC_HANDLE svc, DWORD *pid);
+BOOL rm_service_wait(SC_HANDLE svc, DWORD want, ULONGLONG deadline, const struct rm_cancel *cancel);
+
 /* Waits until the process exits or the deadline (GetTickCount64 value) passes, checking for
  * cancellation; TRUE if it exited. */
 BOOL rm_wait_exit(HANDLE process, ULONGLONG deadline, const struct rm_cancel *cancel);
