@@ -5,7 +5,10 @@
 # Installs what is missing (cmake/setup.cmake), builds the x64 preset and runs the demo under
 # Wine: an application holds a file, an installer built on our DLL lists it, closes it,
 # replaces the file, restarts it, and prints what happened. The demo is the program
-# build/x64/bin/rmdemo.exe; it needs only the 64-bit Wine, so set-up skips wine32.
+# build/x64/bin/rmdemo.exe (tools/rmtool/rmdemo.c): it starts demoapp.exe, which loads
+# demolib.dll 1.0 and holds data.txt open, shows `rmtool list` for both files, replaces them
+# with `rmtool replace`, and checks from the app's log that the restarted app loaded
+# demolib 2.0 and the new data. It needs only the 64-bit Wine, so set-up skips wine32.
 cmake_minimum_required(VERSION 3.21)
 set(RM_SETUP_WINE32 OFF)
 include(${CMAKE_CURRENT_LIST_DIR}/setup.cmake)
@@ -30,7 +33,7 @@ endif()
 
 if(NOT EXISTS "${_rm_demo}")
   execute_process(COMMAND ${CMAKE_COMMAND} -E echo
-    "The demo is not built yet: it lands with issue 6 (rmtool and the demo). The DLL was built at build/x64/bin/rstrtmgr.dll.")
+    "The build did not produce ${_rm_demo}: tools/rmtool (rmtool, rmdemo) is not part of the build. The DLL was built at build/x64/bin/rstrtmgr.dll.")
   return()
 endif()
 
