@@ -50,9 +50,11 @@ DWORD WINAPI RmAddFilter(DWORD dwSessionHandle, LPCWSTR strModuleName, RM_UNIQUE
 {
     struct rm_filter_item it;
     RM_API_ENTER;
-    rm_trace("RmAddFilter(%#lx, module=%ls, process=%lu, service=%ls, action=%d)", dwSessionHandle,
-             strModuleName ? strModuleName : L"-", pProcess ? pProcess->dwProcessId : 0ul,
-             strServiceShortName ? strServiceShortName : L"-", (int)FilterAction);
+    WCHAR m[104], sv[104];
+    if (rm_trace_on())
+        rm_trace("RmAddFilter(%#lx, module=%ls, process=%lu, service=%ls, action=%d)", dwSessionHandle,
+                 rm_trace_text(strModuleName, m), pProcess ? pProcess->dwProcessId : 0ul,
+                 rm_trace_text(strServiceShortName, sv), (int)FilterAction);
     if (FilterAction != RmNoRestart && FilterAction != RmNoShutdown)
         RM_API_RETURN(ERROR_BAD_ARGUMENTS);
     DWORD err = make_item(strModuleName, pProcess, strServiceShortName, &it);
@@ -68,9 +70,11 @@ DWORD WINAPI RmRemoveFilter(DWORD dwSessionHandle, LPCWSTR strModuleName, RM_UNI
 {
     struct rm_filter_item it;
     RM_API_ENTER;
-    rm_trace("RmRemoveFilter(%#lx, module=%ls, process=%lu, service=%ls)", dwSessionHandle,
-             strModuleName ? strModuleName : L"-", pProcess ? pProcess->dwProcessId : 0ul,
-             strServiceShortName ? strServiceShortName : L"-");
+    WCHAR m[104], sv[104];
+    if (rm_trace_on())
+        rm_trace("RmRemoveFilter(%#lx, module=%ls, process=%lu, service=%ls)", dwSessionHandle,
+                 rm_trace_text(strModuleName, m), pProcess ? pProcess->dwProcessId : 0ul,
+                 rm_trace_text(strServiceShortName, sv));
     DWORD err = make_item(strModuleName, pProcess, strServiceShortName, &it);
     if (!err)
         err = rm_session_filter_remove(dwSessionHandle, &it);

@@ -14,6 +14,7 @@
 #include "session/layout.h"
 #include "session/regindex.h"
 #include "sys/sys.h"
+#include "walker.h"
 #include "worker.h"
 
 #define STATUS_INFO_LENGTH_MISMATCH_ ((NTSTATUS)0xC0000004L)
@@ -150,13 +151,20 @@ static int by_pid(const void *a, const void *b)
 struct scan {
     const struct rm_idset *ids;
     struct rm_worker worker;
+    struct rm_walker walker;
+    struct rm_region *regions;
     struct rm_index mapped_names; /* NT name -> identity, shared by all processes of the call */
     struct rm_drive_map drives;
     HANDLE *dups;
     struct rm_identity *found;
     BYTE *ok;
     DWORD self;
+    UNICODE_STRING *name; /* mapped-file name buffer, grown as names need */
+    SIZE_T name_cap;
+    uint16_t *path; /* its Win32 form: any length a path can have */
 };
+
+#define RM_PATH_UNITS (32768u + 16u)
 
 /* Duplicates the process's File handles and hands them to the worker; match_handles_end
  * collects the answers. Between the two the caller walks the process's mappings, so the
@@ -199,10 +207,10 @@ static int mapped_identity(struct scan *s, const WCHAR *nt, uint32_t n, struct r
 {
     struct rm_index_entry *e = rm_index_get_text(&s->mapped_names, RM_REC_FILE, (const uint16_t *)nt, n);
     if (!e) {
-        uint16_t path[1024];
+        uint16_t *path = s->path;
         struct rm_identity fresh = {0};
         int have = 0;
-        size_t len = rm_ntpath_to_win32((const uint16_t *)nt, n, &s->drives, path, 1024);
+        size_t len = rm_ntpath_to_win32((const uint16_t *)nt, n, &s->drives, path, RM_PATH_UNITS);
         /* Network paths stay unopened: a mapped file on an unreachable share would stall us. */
         if (len && !(path[0] == '\\' && path[1] == '\\')) {
             HANDLE h = rm_open_path(path, (uint32_t)len, FILE_READ_ATTRIBUTES);
@@ -225,26 +233,40 @@ static int mapped_identity(struct scan *s, const WCHAR *nt, uint32_t n, struct r
     return 1;
 }
 
-/* The process's executable, DLLs and mapped views: one pass over its address space. */
-static uint32_t match_mappings(struct scan *s, HANDLE process)
+/* The NT name of the file mapped at `base`, or NULL. The buffer grows for long names (the
+ * kernel answers with the size it needs); 64 KiB holds any path. */
+static const UNICODE_STRING *mapped_name(struct scan *s, HANDLE process, PVOID base)
 {
-    MEMORY_BASIC_INFORMATION mbi;
-    const BYTE *at = NULL;
-    PVOID last = NULL;
+    for (int attempt = 0; attempt < 4; attempt++) {
+        SIZE_T need = 0;
+        NTSTATUS st = rm_sys.NtQueryVirtualMemory(process, base, 2 /* MemoryMappedFilenameInformation */, s->name,
+                                                  s->name_cap, &need);
+        if (st >= 0)
+            return s->name->Length && s->name->Length / 2 < RM_PATH_UNITS ? s->name : NULL;
+        if (st != (NTSTATUS)0x80000005L && st != (NTSTATUS)0xC0000004L && st != (NTSTATUS)0xC0000023L)
+            return NULL;
+        SIZE_T cap = need > s->name_cap ? need : s->name_cap * 2;
+        if (cap > 80 * 1024)
+            return NULL;
+        UNICODE_STRING *bigger = rm_sys.alloc(cap);
+        if (!bigger)
+            return NULL;
+        rm_sys.free(s->name);
+        s->name = bigger;
+        s->name_cap = cap;
+    }
+    return NULL;
+}
+
+/* The process's executable, DLLs and mapped views, from the regions the walker found. */
+static uint32_t match_mappings(struct scan *s, HANDLE process, LONG nregions)
+{
     uint32_t how = 0;
-    WCHAR name[1024];
-    for (int guard = 0; guard < 1 << 20 && rm_sys.VirtualQueryEx(process, at, &mbi, sizeof mbi); guard++) {
-        if ((mbi.Type == MEM_IMAGE || mbi.Type == MEM_MAPPED) && mbi.AllocationBase != last) {
-            last = mbi.AllocationBase;
-            DWORD n = rm_sys.GetMappedFileNameW(process, mbi.AllocationBase, name, 1024);
-            struct rm_identity id;
-            if (n && n < 1024 && mapped_identity(s, name, n, &id) && rm_idset_find(s->ids, &id) >= 0)
-                how |= mbi.Type == MEM_IMAGE ? RM_HOLD_IMAGE : RM_HOLD_MAPPED;
-        }
-        const BYTE *next = (const BYTE *)mbi.BaseAddress + mbi.RegionSize;
-        if (next <= at)
-            break;
-        at = next;
+    for (LONG i = 0; i < nregions; i++) {
+        const UNICODE_STRING *name = mapped_name(s, process, s->regions[i].base);
+        struct rm_identity id;
+        if (name && mapped_identity(s, name->Buffer, name->Length / 2, &id) && rm_idset_find(s->ids, &id) >= 0)
+            how |= s->regions[i].type == MEM_IMAGE ? RM_HOLD_IMAGE : RM_HOLD_MAPPED;
     }
     return how;
 }
@@ -301,11 +323,17 @@ static DWORD scan_system(const struct rm_idset *ids, const struct rm_cancel *can
         s.dups = rm_sys.alloc((t->count ? t->count : 1) * sizeof *s.dups);
         s.found = rm_sys.alloc((t->count ? t->count : 1) * sizeof *s.found);
         s.ok = rm_sys.alloc(t->count ? t->count : 1);
-        if (!s.dups || !s.found || !s.ok)
+        s.name_cap = 4096;
+        s.name = rm_sys.alloc(s.name_cap);
+        s.path = rm_sys.alloc(RM_PATH_UNITS * sizeof *s.path);
+        s.regions = rm_sys.alloc(RM_WALK_MAX_REGIONS * sizeof *s.regions);
+        if (!s.dups || !s.found || !s.ok || !s.name || !s.path || !s.regions)
             err = ERROR_OUTOFMEMORY;
     }
     if (!err)
         err = rm_worker_start(&s.worker);
+    if (!err)
+        err = rm_walker_start(&s.walker, s.regions);
     if (!err) {
         for (ULONG i = 0; i < t->count; i++) {
             order[i].pid = t->entries[i].pid;
@@ -330,8 +358,11 @@ static DWORD scan_system(const struct rm_idset *ids, const struct rm_cancel *can
                 p = rm_sys.OpenProcess(PROCESS_DUP_HANDLE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
             if (!p)
                 continue; /* gone since the snapshot, or not ours to inspect */
+            /* Both slow parts of a process run at once, each on a watched thread. */
+            rm_walker_begin(&s.walker, p, pid);
             LONG k = match_handles_begin(&s, p, t, order + i, j - i, type);
-            uint32_t how = match_mappings(&s, p);
+            LONG nregions = rm_walker_end(&s.walker);
+            uint32_t how = nregions > 0 ? match_mappings(&s, p, nregions) : 0;
             how |= match_handles_end(&s, p, k);
             if (how)
                 rm_trace("detect: pid %lu uses a registered file:%s%s%s", pid, how & RM_HOLD_HANDLE ? " open handle" : "",
@@ -344,10 +375,14 @@ static DWORD scan_system(const struct rm_idset *ids, const struct rm_cancel *can
         }
     }
     rm_worker_stop(&s.worker);
+    rm_walker_stop(&s.walker);
+    rm_sys.free(s.regions);
     rm_index_clear(&s.mapped_names);
     rm_sys.free(s.dups);
     rm_sys.free(s.found);
     rm_sys.free(s.ok);
+    rm_sys.free(s.name);
+    rm_sys.free(s.path);
     rm_sys.free(order);
     rm_sys.free(t);
     return err;

@@ -41,6 +41,16 @@ static NTSTATUS NTAPI sys_NtQueryDirectoryFile(HANDLE h, HANDLE ev, PVOID apc, P
     return fn ? fn(h, ev, apc, ctx, io, buf, len, cls, single, mask, restart) : (NTSTATUS)0xC0000002L;
 }
 
+typedef NTSTATUS(NTAPI *query_memory_fn)(HANDLE, PVOID, ULONG, PVOID, SIZE_T, PSIZE_T);
+
+static NTSTATUS NTAPI sys_NtQueryVirtualMemory(HANDLE p, PVOID at, ULONG cls, PVOID buf, SIZE_T len, PSIZE_T ret)
+{
+    static query_memory_fn fn;
+    if (!fn)
+        fn = (query_memory_fn)(void (*)(void))GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "NtQueryVirtualMemory");
+    return fn ? fn(p, at, cls, buf, len, ret) : (NTSTATUS)0xC0000002L;
+}
+
 /* Resolved at run time: older systems lack it, and a missing import would keep the DLL from
  * loading at all. */
 typedef HRESULT(WINAPI *restart_settings_fn)(HANDLE, PWSTR, PDWORD, PDWORD);
@@ -63,7 +73,7 @@ static HRESULT WINAPI sys_GetApplicationRestartSettings(HANDLE p, PWSTR cmd, PDW
         CloseHandle, GetCurrentProcessId, OpenProcess, GetProcessTimes, IsWow64Process,       \
         GetFullPathNameW, GetSystemWindowsDirectoryW, NtQuerySystemInformation,               \
         NtQueryInformationFile, sys_NtQueryDirectoryFile, DuplicateHandle, CreateFileW,       \
-        GetFileInformationByHandle, VirtualQueryEx, K32GetMappedFileNameW, QueryDosDeviceW,   \
+        GetFileInformationByHandle, VirtualQueryEx, sys_NtQueryVirtualMemory, QueryDosDeviceW,   \
         CreateThread, TerminateThread, CreateEventW, SetEvent, QueryFullProcessImageNameW,    \
         ProcessIdToSessionId, ReadProcessMemory, NtQueryInformationProcess,                   \
         sys_GetApplicationRestartSettings, GetEnvironmentVariableW, EnumWindows,              \

@@ -58,7 +58,8 @@ struct rm_sys_table {
     HANDLE (WINAPI *CreateFileW)(LPCWSTR, DWORD, DWORD, LPSECURITY_ATTRIBUTES, DWORD, DWORD, HANDLE);
     BOOL (WINAPI *GetFileInformationByHandle)(HANDLE, LPBY_HANDLE_FILE_INFORMATION);
     SIZE_T (WINAPI *VirtualQueryEx)(HANDLE, LPCVOID, PMEMORY_BASIC_INFORMATION, SIZE_T);
-    DWORD (WINAPI *GetMappedFileNameW)(HANDLE, LPVOID, LPWSTR, DWORD);
+    /* MemoryMappedFilenameInformation (2): unlike GetMappedFileNameW, not limited to MAX_PATH */
+    NTSTATUS (NTAPI *NtQueryVirtualMemory)(HANDLE, PVOID, ULONG, PVOID, SIZE_T, PSIZE_T);
     DWORD (WINAPI *QueryDosDeviceW)(LPCWSTR, LPWSTR, DWORD);
 
     /* threads: the worker that runs queries which might hang */
@@ -123,6 +124,9 @@ struct rm_sys_table {
 #define RM_TRACE_ENV L"RSTRTMGR_TRACE"
 int rm_trace_on(void);
 void rm_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A caller's string made safe to trace: at most 100 units are read, whatever the caller passed
+ * (it may be unterminated: the API refuses it, the trace must not overrun it). "-" for NULL. */
+const WCHAR *rm_trace_text(const WCHAR *s, WCHAR out[104]);
 /* Re-reads the variable (tests change it at run time). */
 void rm_trace_reset(void);
 

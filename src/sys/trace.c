@@ -45,6 +45,19 @@ int rm_trace_on(void)
     return mode == TRACE_FILE || mode == TRACE_DEBUGGER;
 }
 
+const WCHAR *rm_trace_text(const WCHAR *s, WCHAR out[104])
+{
+    size_t i = 0;
+    if (!s)
+        return L"-";
+    for (; i < 100 && s[i]; i++)
+        out[i] = s[i];
+    if (i == 100 && s[i]) /* longer (or unterminated): say so */
+        out[i++] = 0x2026;
+    out[i] = 0;
+    return out;
+}
+
 void rm_trace_reset(void)
 {
     AcquireSRWLockExclusive(&trace_lock);

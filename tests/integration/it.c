@@ -184,11 +184,16 @@ void it_kill_(HANDLE child, const char *file, int line)
     }
 }
 
+void it_event_name(const WCHAR *name, WCHAR out[256])
+{
+    _snwprintf(out, 256, L"Local\\%ls.it.%ls", it_prefix, name);
+    out[255] = 0;
+}
+
 HANDLE it_event(const WCHAR *name)
 {
     WCHAR full[256];
-    _snwprintf(full, 256, L"Local\\%ls.it.%ls", it_prefix, name);
-    full[255] = 0;
+    it_event_name(name, full);
     HANDLE ev = CreateEventW(NULL, TRUE, FALSE, full);
     assert_non_null(ev);
     return ev;
@@ -207,6 +212,58 @@ void it_wait_event_(HANDLE ev, HANDLE child, DWORD timeout_ms, const char *file,
     } else
         print_error("no signal within %lu ms\n", timeout_ms);
     _fail(file, line);
+}
+
+/* ---- helper programs -------------------------------------------------------------------------- */
+
+void it_helper_path(const WCHAR *exe, WCHAR out[MAX_PATH])
+{
+    WCHAR self[MAX_PATH];
+    DWORD n = GetModuleFileNameW(NULL, self, MAX_PATH);
+    while (n && self[n - 1] != L'\\')
+        n--;
+    self[n] = 0;
+    _snwprintf(out, MAX_PATH, L"%ls%ls", self, exe);
+    out[MAX_PATH - 1] = 0;
+}
+
+HANDLE it_launch_(const WCHAR *exe, DWORD flags, const char *file, int line, const WCHAR *fmt, ...)
+{
+    static WCHAR args[4096], cmd[8192];
+    static unsigned launched;
+    WCHAR leaf[32], ready[256];
+    STARTUPINFOW si;
+    PROCESS_INFORMATION pi;
+    va_list ap;
+
+    va_start(ap, fmt);
+    _vsnwprintf(args, 4096, fmt, ap);
+    va_end(ap);
+    args[4095] = 0;
+    _snwprintf(leaf, 32, L"ready%u", ++launched);
+    leaf[31] = 0;
+    HANDLE ev = it_event(leaf);
+    it_event_name(leaf, ready);
+    _snwprintf(cmd, 8192, L"\"%ls\" %ls --ready %ls", exe, args, ready);
+    cmd[8191] = 0;
+
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    si.dwFlags = STARTF_USESTDHANDLES;
+    si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
+    si.hStdOutput = GetStdHandle(STD_OUTPUT_HANDLE);
+    si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
+    if (!CreateProcessW(exe, cmd, NULL, NULL, TRUE, flags, NULL, NULL, &si, &pi)) {
+        print_error("CreateProcessW(%ls) failed: %lu\n", cmd, GetLastError());
+        CloseHandle(ev);
+        _fail(file, line);
+    }
+    CloseHandle(pi.hThread);
+    if (nchildren < 64)
+        children[nchildren++] = pi.hProcess;
+    it_wait_event_(ev, pi.hProcess, 30000, file, line);
+    CloseHandle(ev);
+    return pi.hProcess;
 }
 
 /* Test directories hold only files: empty them, then remove them, so runs leave nothing behind. */

@@ -87,6 +87,20 @@ void it_expect_exit_(HANDLE child, DWORD code, DWORD timeout_ms, const char *fil
 void it_kill_(HANDLE child, const char *file, int line);
 #define IT_KILL(child) it_kill_((child), __FILE__, __LINE__)
 
+/* ---- helper programs (tests/helpers: rmapp.exe, rmappw.exe) ----------------------------------- */
+
+/* Full path of a helper program; they are built beside the test programs. */
+void it_helper_path(const WCHAR *exe, WCHAR out[MAX_PATH]);
+
+/* Starts the program `exe` (a full path) with the given arguments (formatted like IT_SPAWN's)
+ * plus "--ready <event>", and waits until it sets that event: rmapp signals once everything it
+ * was told to hold is held. `flags` go to CreateProcessW. The teardown kills it like a child. */
+HANDLE it_launch_(const WCHAR *exe, DWORD flags, const char *file, int line, const WCHAR *fmt, ...);
+#define IT_LAUNCH(exe, flags, ...) it_launch_((exe), (flags), __FILE__, __LINE__, __VA_ARGS__)
+
+/* The full name of it_event(name), for a program that opens it itself (rmapp --ready). */
+void it_event_name(const WCHAR *name, WCHAR out[256]);
+
 /* A named manual-reset event private to this run; parent and children open the same one. */
 HANDLE it_event(const WCHAR *name);
 /* Waits for ev; fails if `child` (may be NULL) exits first or the bound passes. */
