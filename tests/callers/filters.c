@@ -204,7 +204,7 @@ static void remove_absent_is_file_not_found(void **state)
 {
     (void)state;
     WCHAR exe[MAX_PATH];
-    struct record r[8];
+    struct record r[8] = {0};
     DWORD size;
     self_exe(exe);
     RM_UNIQUE_PROCESS me = unique(GetCurrentProcess());
