@@ -49,7 +49,10 @@ function(rm_test_preset arch)
   endif()
 
   rm_clock(t)
-  rm_run(rc ${CMAKE_CTEST_COMMAND} --preset ${arch} -j2 --output-junit "${junit}")
+  # One test at a time: tests start real apps, services and sessions in one wineserver, and
+  # every RmGetList scans every process there, so tests running side by side would see (and
+  # wait on) each other's processes. Serial, the suite is still a few minutes.
+  rm_run(rc ${CMAKE_CTEST_COMMAND} --preset ${arch} --output-junit "${junit}")
   rm_wineserver(stop ${arch} stop_rc)
   rm_phase_done("tests ${arch}" ${t})
   if(NOT rc EQUAL 0)

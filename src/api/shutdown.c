@@ -29,6 +29,20 @@ static DWORD record_results(DWORD handle, struct rm_target *t, uint32_t n)
     return first;
 }
 
+/* A dependent service stopped along with a listed one: stopped, and to be started again. */
+static DWORD record_dependent(DWORD handle, const struct rm_stopped_service *d)
+{
+    struct rm_stopped_info r;
+    memset(&r, 0, sizeof r);
+    r.pid = d->process.dwProcessId;
+    r.time_lo = d->process.ProcessStartTime.dwLowDateTime;
+    r.time_hi = d->process.ProcessStartTime.dwHighDateTime;
+    r.app_type = RmService;
+    r.svc = r.name = (const uint16_t *)d->name;
+    r.nsvc = r.nname = (uint32_t)wcslen(d->name);
+    return rm_session_record_app(handle, &d->process, RmStatusStopped, &r);
+}
+
 /* Applies the session's filters: apps under RmNoShutdown are taken out of the list (entries
  * after *n, their status recorded as ShutdownMasked), the others keep their action in
  * *actions for after the shutdown (RmNoRestart). */
@@ -113,6 +127,9 @@ DWORD WINAPI RmShutdown(DWORD dwSessionHandle, ULONG lActionFlags, RM_WRITE_STAT
                 t[i].status |= RmStatusRestartMasked;
         /* Whatever happened, what was done is on record for RmGetList and RmRestart. */
         DWORD rec = record_results(dwSessionHandle, t, n);
+        for (uint32_t i = 0; i < s.nalso_stopped && !rec; i++)
+            rec = record_dependent(dwSessionHandle, &s.also_stopped[i]);
+        rm_sys.free(s.also_stopped);
         if (!err || err == ERROR_FAIL_SHUTDOWN)
             err = rec ? rec : err;
     }

@@ -66,6 +66,15 @@ DWORD rm_detect(const struct rm_registrations *regs, const struct rm_cancel *can
 int rm_holders_add(struct rm_holders *h, DWORD pid, const FILETIME *start, uint32_t how, const WCHAR *service);
 void rm_holders_free(struct rm_holders *h);
 
+/* A service's running dependents (short names), allocated with rm_sys.alloc. Where the SCM
+ * lists none (Wine's EnumDependentServicesW lists none, ever), every active service's
+ * DependOnService value is read instead: the SCM records dependencies there. */
+struct rm_service_name {
+    WCHAR name[257];
+};
+DWORD rm_service_dependents(SC_HANDLE scm, SC_HANDLE svc, const WCHAR *name, struct rm_service_name **out,
+                            DWORD *count);
+
 /* Registered services that are running, and their running dependents (src/detect/services.c). */
 DWORD rm_detect_services(const struct rm_registrations *regs, const struct rm_cancel *cancel,
                          struct rm_holders *out);

@@ -71,8 +71,8 @@ static FILETIME start_of(DWORD pid)
     return created;
 }
 
-/* The service's active dependents, allocated with rm_sys.alloc (NULL and 0 when there are none
- * or they cannot be listed). */
+/* The service's active dependents as the SCM lists them, allocated with rm_sys.alloc (NULL and
+ * 0 when there are none or they cannot be listed). */
 static DWORD list_dependents(SC_HANDLE svc, ENUM_SERVICE_STATUSW **list, DWORD *count)
 {
     DWORD bytes = 0;
@@ -96,18 +96,82 @@ static DWORD list_dependents(SC_HANDLE svc, ENUM_SERVICE_STATUSW **list, DWORD *
     return ERROR_SUCCESS;
 }
 
-static DWORD visit(struct walk *w, const WCHAR *name, unsigned depth);
+static int add_name(struct rm_service_name **out, DWORD *count, const WCHAR *name)
+{
+    struct rm_service_name *more = rm_sys.alloc((*count + 1) * sizeof *more);
+    if (!more)
+        return -1;
+    if (*count)
+        memcpy(more, *out, *count * sizeof *more);
+    rm_sys.free(*out);
+    *out = more;
+    lstrcpynW(more[*count].name, name, 257);
+    (*count)++;
+    return 0;
+}
 
-static DWORD visit_dependents(struct walk *w, SC_HANDLE svc, unsigned depth)
+/* Does service `svc`'s DependOnService (REG_MULTI_SZ) name `name`? */
+static int depends_on(const WCHAR *svc, const WCHAR *name)
+{
+    WCHAR key[300], deps[2048];
+    DWORD size = sizeof deps - 2 * sizeof(WCHAR);
+    _snwprintf(key, 300, L"System\\CurrentControlSet\\Services\\%ls", svc);
+    key[299] = 0;
+    memset(deps, 0, sizeof deps);
+    if (rm_sys.RegGetValueW(HKEY_LOCAL_MACHINE, key, L"DependOnService", RRF_RT_REG_MULTI_SZ, NULL, deps, &size) !=
+        ERROR_SUCCESS)
+        return 0;
+    for (const WCHAR *p = deps; *p; p += wcslen(p) + 1)
+        if (!_wcsicmp(p, name))
+            return 1;
+    return 0;
+}
+
+DWORD rm_service_dependents(SC_HANDLE scm, SC_HANDLE svc, const WCHAR *name, struct rm_service_name **out,
+                            DWORD *count)
 {
     ENUM_SERVICE_STATUSW *list;
     DWORD n;
+    *out = NULL;
+    *count = 0;
     DWORD err = list_dependents(svc, &list, &n);
+    for (DWORD i = 0; !err && i < n; i++)
+        if (list[i].lpServiceName && add_name(out, count, list[i].lpServiceName) < 0)
+            err = ERROR_OUTOFMEMORY;
+    rm_sys.free(list);
+    if (err || *count)
+        return err;
+    /* None listed: ask each active service whom it depends on. */
+    DWORD bytes = 0, need = 0, returned = 0, resume = 0;
+    rm_sys.EnumServicesStatusExW(scm, SC_ENUM_PROCESS_INFO, SERVICE_WIN32, SERVICE_ACTIVE, NULL, 0, &need, &returned,
+                                 &resume, NULL);
+    bytes = need + 4096;
+    BYTE *buf = rm_sys.alloc(bytes);
+    resume = 0;
+    if (buf && rm_sys.EnumServicesStatusExW(scm, SC_ENUM_PROCESS_INFO, SERVICE_WIN32, SERVICE_ACTIVE, buf, bytes,
+                                            &need, &returned, &resume, NULL)) {
+        const ENUM_SERVICE_STATUS_PROCESSW *all = (const ENUM_SERVICE_STATUS_PROCESSW *)(const void *)buf;
+        for (DWORD i = 0; i < returned && !err; i++)
+            if (all[i].lpServiceName && _wcsicmp(all[i].lpServiceName, name) &&
+                depends_on(all[i].lpServiceName, name) && add_name(out, count, all[i].lpServiceName) < 0)
+                err = ERROR_OUTOFMEMORY;
+    }
+    rm_sys.free(buf);
+    return err;
+}
+
+static DWORD visit(struct walk *w, const WCHAR *name, unsigned depth);
+
+static DWORD visit_dependents(struct walk *w, SC_HANDLE svc, const WCHAR *name, unsigned depth)
+{
+    struct rm_service_name *list;
+    DWORD n;
+    DWORD err = rm_service_dependents(w->scm, svc, name, &list, &n);
     for (DWORD i = 0; !err && i < n; i++) {
         if (rm_cancelled(w->cancel))
             err = ERROR_CANCELLED;
-        else if (list[i].lpServiceName)
-            err = visit(w, list[i].lpServiceName, depth + 1);
+        else
+            err = visit(w, list[i].name, depth + 1);
     }
     rm_sys.free(list);
     return err;
@@ -142,7 +206,7 @@ static DWORD visit(struct walk *w, const WCHAR *name, unsigned depth)
     }
     /* A stopped service is not stopped again, so its dependents are not at stake. */
     if (!err && running && depth < MAX_DEPTH)
-        err = visit_dependents(w, svc, depth);
+        err = visit_dependents(w, svc, name, depth);
     rm_sys.CloseServiceHandle(svc);
     return err;
 }
@@ -157,7 +221,7 @@ DWORD rm_detect_services(const struct rm_registrations *regs, const struct rm_ca
         return ERROR_SUCCESS;
     /* An SCM we cannot reach reports no running services; the same SCM would be needed to stop
      * them, so there is nothing to list that RM could act on. */
-    w.scm = rm_sys.OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+    w.scm = rm_sys.OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT | SC_MANAGER_ENUMERATE_SERVICE);
     if (!w.scm)
         return ERROR_SUCCESS;
     for (uint32_t i = 0; !err && i < regs->nservices; i++) {

@@ -28,8 +28,18 @@ void rm_guard_start(DWORD handle)
         return;
     _snwprintf(args, sizeof args / sizeof *args, L"guard %ls %lu", key, rm_sys.GetCurrentProcessId());
     args[sizeof args / sizeof *args - 1] = 0;
-    if (rm_start_helper(args, NULL))
-        rm_session_set_flags(handle, RM_SLOT_GUARDED);
+    HANDLE watcher;
+    if (!rm_start_helper(args, &watcher))
+        return;
+    rm_session_set_flags(handle, RM_SLOT_GUARDED);
+    /* Until the watcher has joined, the session's memory dies with us: a crash right after
+     * RmShutdown returned would leave it nothing to join. So wait (bounded) for it. */
+    ULONGLONG deadline = GetTickCount64() + 5000;
+    while (GetTickCount64() < deadline && rm_sys.WaitForSingleObject(watcher, 20) == WAIT_TIMEOUT)
+        if (!rm_session_flags(handle, &flags) && (flags & RM_SLOT_GUARD_READY))
+            break;
+    rm_trace("safeguard: watcher %s", flags & RM_SLOT_GUARD_READY ? "joined" : "did not join in time");
+    rm_sys.CloseHandle(watcher);
 }
 
 void rm_guard_main(const WCHAR *args)
@@ -47,6 +57,7 @@ void rm_guard_main(const WCHAR *args)
             rm_sys.CloseHandle(owner);
         return;
     }
+    rm_session_mark_guard_ready(h);
     for (;;) {
         if (rm_sys.WaitForSingleObject(owner, RM_GUARD_POLL_MS) == WAIT_OBJECT_0) {
             /* The installer is gone. If the session is still open it died mid-install:

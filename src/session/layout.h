@@ -31,6 +31,7 @@ enum rm_slot_state { RM_SLOT_FREE = 0, RM_SLOT_LIVE = 1 };
 /* rm_slot.flags */
 #define RM_SLOT_SHUT_DOWN 0x1u /* RmShutdown ran: RmRestart is now in sequence */
 #define RM_SLOT_GUARDED 0x2u   /* a safeguard watcher has been started for the session */
+#define RM_SLOT_GUARD_READY 0x4u /* ... and has joined: the session now outlives its owner's crash */
 
 struct rm_slot {
     uint32_t state;      /* enum rm_slot_state */

@@ -919,6 +919,18 @@ DWORD rm_session_set_flags(DWORD handle, uint32_t flags)
     return err;
 }
 
+DWORD rm_session_mark_guard_ready(DWORD handle)
+{
+    struct rm_store *st;
+    struct rm_local *e;
+    DWORD err = lock_entry(handle, &st, &e);
+    if (err)
+        return err;
+    st->slots[e->slot].flags |= RM_SLOT_GUARD_READY;
+    unlock_entry(e);
+    return ERROR_SUCCESS;
+}
+
 DWORD rm_session_flags(DWORD handle, uint32_t *flags)
 {
     struct rm_store *st;

@@ -98,6 +98,8 @@ void rm_session_apps_free(struct rm_app_state *apps, uint32_t count);
 /* Session flags (RM_SLOT_*): set bits, and read them back. Owner only for setting. */
 DWORD rm_session_set_flags(DWORD handle, uint32_t flags);
 DWORD rm_session_flags(DWORD handle, uint32_t *flags);
+/* The safeguard watcher (a member) says it has joined. */
+DWORD rm_session_mark_guard_ready(DWORD handle);
 
 /* What the session holds, counted by kind (files, processes, services), for callers and tests. */
 DWORD rm_session_counts(DWORD handle, uint32_t counts[3]);

@@ -35,20 +35,42 @@ BOOL rm_service_wait(SC_HANDLE svc, DWORD want, ULONGLONG deadline, const struct
     }
 }
 
-/* Stops one service by name after its running dependents; depth bounds a cyclic SCM answer. */
-static BOOL stop_service(const struct rm_shutdown *s, SC_HANDLE scm, const WCHAR *name, int depth)
+static void note_also_stopped(struct rm_shutdown *s, const WCHAR *name, DWORD pid)
+{
+    struct rm_stopped_service *more = rm_sys.alloc((s->nalso_stopped + 1) * sizeof *more);
+    if (!more)
+        return;
+    if (s->nalso_stopped)
+        memcpy(more, s->also_stopped, s->nalso_stopped * sizeof *more);
+    rm_sys.free(s->also_stopped);
+    s->also_stopped = more;
+    struct rm_stopped_service *x = &more[s->nalso_stopped++];
+    memset(x, 0, sizeof *x);
+    lstrcpynW(x->name, name, CCH_RM_MAX_SVC_NAME + 1);
+    x->process.dwProcessId = pid;
+    HANDLE p = pid ? rm_sys.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid) : NULL;
+    FILETIME e, k, u;
+    if (p) {
+        rm_sys.GetProcessTimes(p, &x->process.ProcessStartTime, &e, &k, &u);
+        rm_sys.CloseHandle(p);
+    }
+}
+
+/* Stops one service by name after its running dependents; depth bounds a cyclic SCM answer.
+ * `pinned` is the listed target's process (NULL for a dependent): a forced call terminates only
+ * through it, and only when the service still runs in that very process. */
+static BOOL stop_service(struct rm_shutdown *s, SC_HANDLE scm, const WCHAR *name, int depth, const struct rm_target *pinned)
 {
     SC_HANDLE svc = rm_sys.OpenServiceW(scm, name, SERVICE_STOP | SERVICE_QUERY_STATUS | SERVICE_ENUMERATE_DEPENDENTS);
     if (!svc)
         return FALSE;
     BOOL ok = TRUE;
     if (depth < 8) {
-        DWORD need = 0, count = 0;
-        rm_sys.EnumDependentServicesW(svc, SERVICE_ACTIVE, NULL, 0, &need, &count);
-        ENUM_SERVICE_STATUSW *deps = need ? rm_sys.alloc(need) : NULL;
-        if (deps && rm_sys.EnumDependentServicesW(svc, SERVICE_ACTIVE, deps, need, &need, &count))
+        struct rm_service_name *deps;
+        DWORD count;
+        if (rm_service_dependents(scm, svc, name, &deps, &count) == ERROR_SUCCESS)
             for (DWORD i = 0; i < count; i++)
-                ok &= stop_service(s, scm, deps[i].lpServiceName, depth + 1);
+                ok &= stop_service(s, scm, deps[i].name, depth + 1, NULL);
         rm_sys.free(deps);
     }
     DWORD pid = 0;
@@ -57,15 +79,14 @@ static BOOL stop_service(const struct rm_shutdown *s, SC_HANDLE scm, const WCHAR
         SERVICE_STATUS st;
         rm_sys.ControlService(svc, SERVICE_CONTROL_STOP, &st);
         ULONGLONG deadline = GetTickCount64() + s->service_timeout;
-        if (!rm_service_wait(svc, SERVICE_STOPPED, deadline, s->cancel)) {
+        if (rm_service_wait(svc, SERVICE_STOPPED, deadline, s->cancel)) {
+            if (!pinned)
+                note_also_stopped(s, name, pid);
+        } else {
             ok = FALSE;
-            if ((s->flags & RmForceShutdown) && pid) {
-                HANDLE p = rm_sys.OpenProcess(PROCESS_TERMINATE | SYNCHRONIZE, FALSE, pid);
-                if (p) {
-                    ok = rm_terminate(p);
-                    rm_sys.CloseHandle(p);
-                }
-            }
+            if ((s->flags & RmForceShutdown) && !rm_cancelled(s->cancel) && pinned && pinned->process &&
+                pid == pinned->info.Process.dwProcessId)
+                ok = rm_terminate(pinned->process);
         }
     }
     rm_sys.CloseServiceHandle(svc);
@@ -74,7 +95,7 @@ static BOOL stop_service(const struct rm_shutdown *s, SC_HANDLE scm, const WCHAR
 
 DWORD rm_shutdown_services(struct rm_shutdown *s, struct rm_target **t, uint32_t n)
 {
-    SC_HANDLE scm = n ? rm_sys.OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT) : NULL;
+    SC_HANDLE scm = n ? rm_sys.OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT | SC_MANAGER_ENUMERATE_SERVICE) : NULL;
     for (uint32_t i = 0; i < n; i++) {
         struct rm_target *x = t[i];
         if (rm_cancelled(s->cancel)) {
@@ -82,7 +103,7 @@ DWORD rm_shutdown_services(struct rm_shutdown *s, struct rm_target **t, uint32_t
                 rm_sys.CloseServiceHandle(scm);
             return ERROR_CANCELLED;
         }
-        if (scm && stop_service(s, scm, x->info.strServiceShortName, 0))
+        if (scm && stop_service(s, scm, x->info.strServiceShortName, 0, x))
             x->status = (x->status & ~(uint32_t)RmStatusRunning) | RmStatusStopped;
         else
             x->status |= RmStatusErrorOnStop;

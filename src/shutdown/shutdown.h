@@ -42,11 +42,20 @@ struct rm_progress {
 void rm_progress_report(struct rm_progress *p);
 void rm_progress_finish(struct rm_progress *p);
 
+/* A service stopped because one it depends on was (not itself in the list): it must come
+ * back with it. */
+struct rm_stopped_service {
+    WCHAR name[CCH_RM_MAX_SVC_NAME + 1];
+    RM_UNIQUE_PROCESS process;
+};
+
 struct rm_shutdown {
     ULONG flags; /* RmForceShutdown | RmShutdownOnlyRegistered */
     const struct rm_cancel *cancel;
     DWORD app_timeout, service_timeout; /* ms */
     struct rm_progress progress;
+    struct rm_stopped_service *also_stopped; /* allocated; the caller frees */
+    uint32_t nalso_stopped;
 };
 
 /* Timeouts the system is configured with (HungAppTimeout, WaitToKillServiceTimeout), or the

@@ -142,7 +142,7 @@ static void session_ends_when_its_owner_dies(void **state)
     (void)state;
     WCHAR dir[MAX_PATH], path[MAX_PATH], key[CCH_RM_SESSION_KEY + 1] = {0};
     DWORD got = 0, h = 0xffffffffu, h2 = 0xffffffffu;
-    UINT needed, n;
+    UINT needed = 0, n = 0;
     DWORD reasons;
     HANDLE owned = ch_event(L"owned");
     ch_make_dir(L"dies", dir);

@@ -1,0 +1,256 @@
+/*
+ * rsapp: the app that the shutdown and restart tests bring back.
+ *
+ * tests/helpers/rmapp does not say who it is, so a test cannot tell a restarted copy from the
+ * original, nor see the command line and directory it was restarted with, nor which of two
+ * services heard a stop first. This one logs all of that:
+ *
+ *   --hold FILE       open FILE (created if missing), every sharing mode, and keep it open
+ *   --gui             a top-level window: WM_QUERYENDSESSION is answered TRUE,
+ *                     WM_ENDSESSION(TRUE) and WM_CLOSE end the process (code 0)
+ *   --console         CTRL_C ends the process (code 42)
+ *   --service NAME    run as the Win32 service NAME; SERVICE_CONTROL_STOP stops it
+ *   --exit-delay MS   how long it takes to go once told to
+ *   --ready EVENT     set the named event once set up (a service: once RUNNING)
+ *   --log FILE        append one line per event, each naming the process:
+ *                       START pid=P console=P1,P2 cwd=DIR cmd=COMMAND LINE
+ *                       WM_QUERYENDSESSION pid=P lParam=0x1
+ *                       WM_ENDSESSION pid=P wParam=1 lParam=0x1
+ *                       WM_CLOSE pid=P
+ *                       CTRL_C pid=P
+ *                       SERVICE_CONTROL_STOP pid=P name=NAME
+ *                     console= lists the processes attached to its console (empty: none),
+ *                     so a test sees whether it got a console of its own.
+ *
+ * Built as rsapp.exe (console subsystem) and rsappw.exe (windows subsystem).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <windows.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <wchar.h>
+
+#define MAX_HOLD 4
+
+static struct {
+    const WCHAR *hold[MAX_HOLD];
+    int nhold, gui, console;
+    DWORD exit_delay;
+    const WCHAR *service, *ready, *log;
+} opt;
+
+/* One line per call, the file opened each time: what was written survives a kill. */
+static void log_line(const WCHAR *fmt, ...)
+{
+    WCHAR wide[4096];
+    char line[3 * 4096 + 2];
+    va_list ap;
+    if (!opt.log)
+        return;
+    va_start(ap, fmt);
+    _vsnwprintf(wide, 4096, fmt, ap);
+    va_end(ap);
+    wide[4095] = 0;
+    int n = WideCharToMultiByte(CP_UTF8, 0, wide, -1, line, sizeof line - 2, NULL, NULL);
+    if (n <= 0)
+        return;
+    n--; /* the NUL */
+    line[n++] = '\r';
+    line[n++] = '\n';
+    HANDLE f = CreateFileW(opt.log, FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    if (f == INVALID_HANDLE_VALUE)
+        return;
+    DWORD written;
+    WriteFile(f, line, (DWORD)n, &written, NULL);
+    CloseHandle(f);
+}
+
+static void fail(int code, const WCHAR *what)
+{
+    fprintf(stderr, "rsapp: %ls failed: %lu\n", what, GetLastError());
+    log_line(L"ERROR pid=%lu %ls %lu", GetCurrentProcessId(), what, GetLastError());
+    ExitProcess((UINT)code);
+}
+
+static const WCHAR *value(int argc, WCHAR **argv, int *i)
+{
+    if (*i + 1 >= argc)
+        fail(2, L"a value for the last option");
+    return argv[++*i];
+}
+
+static void parse(int argc, WCHAR **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const WCHAR *a = argv[i];
+        if (!wcscmp(a, L"--hold") && opt.nhold < MAX_HOLD)
+            opt.hold[opt.nhold++] = value(argc, argv, &i);
+        else if (!wcscmp(a, L"--gui"))
+            opt.gui = 1;
+        else if (!wcscmp(a, L"--console"))
+            opt.console = 1;
+        else if (!wcscmp(a, L"--service"))
+            opt.service = value(argc, argv, &i);
+        else if (!wcscmp(a, L"--exit-delay"))
+            opt.exit_delay = (DWORD)wcstoul(value(argc, argv, &i), NULL, 0);
+        else if (!wcscmp(a, L"--ready"))
+            opt.ready = value(argc, argv, &i);
+        else if (!wcscmp(a, L"--log"))
+            opt.log = value(argc, argv, &i);
+        else
+            fail(2, a);
+    }
+}
+
+static void log_start(void)
+{
+    WCHAR cwd[MAX_PATH], consoles[256] = L"";
+    DWORD pids[16];
+    DWORD n = GetConsoleProcessList(pids, 16);
+    for (DWORD i = 0; i < n && i < 16; i++) {
+        size_t len = wcslen(consoles);
+        _snwprintf(consoles + len, 256 - len, L"%ls%lu", i ? L"," : L"", pids[i]);
+        consoles[255] = 0;
+    }
+    if (!GetCurrentDirectoryW(MAX_PATH, cwd))
+        cwd[0] = 0;
+    log_line(L"START pid=%lu console=%ls cwd=%ls cmd=%ls", GetCurrentProcessId(), consoles, cwd, GetCommandLineW());
+}
+
+static void signal_ready(void)
+{
+    if (!opt.ready)
+        return;
+    HANDLE ev = OpenEventW(EVENT_MODIFY_STATE, FALSE, opt.ready);
+    if (!ev)
+        ev = CreateEventW(NULL, TRUE, FALSE, opt.ready);
+    if (!ev || !SetEvent(ev))
+        fail(9, L"--ready");
+    CloseHandle(ev);
+}
+
+static BOOL WINAPI on_console_event(DWORD type)
+{
+    if (type != CTRL_C_EVENT)
+        return FALSE;
+    log_line(L"CTRL_C pid=%lu", GetCurrentProcessId());
+    Sleep(opt.exit_delay);
+    ExitProcess(42);
+}
+
+static LRESULT CALLBACK on_message(HWND w, UINT msg, WPARAM wp, LPARAM lp)
+{
+    switch (msg) {
+    case WM_QUERYENDSESSION:
+        log_line(L"WM_QUERYENDSESSION pid=%lu lParam=0x%lx", GetCurrentProcessId(), (unsigned long)lp);
+        return TRUE;
+    case WM_ENDSESSION:
+        log_line(L"WM_ENDSESSION pid=%lu wParam=%lu lParam=0x%lx", GetCurrentProcessId(), (unsigned long)wp,
+                 (unsigned long)lp);
+        if (wp) {
+            Sleep(opt.exit_delay);
+            ExitProcess(0);
+        }
+        return 0;
+    case WM_CLOSE:
+        log_line(L"WM_CLOSE pid=%lu", GetCurrentProcessId());
+        Sleep(opt.exit_delay);
+        ExitProcess(0);
+    default:
+        return DefWindowProcW(w, msg, wp, lp);
+    }
+}
+
+static void gui_setup(void)
+{
+    WNDCLASSW wc = {0};
+    wc.lpfnWndProc = on_message;
+    wc.hInstance = GetModuleHandleW(NULL);
+    wc.lpszClassName = L"rstrtmgr.rsapp";
+    if (!RegisterClassW(&wc))
+        fail(6, L"RegisterClassW");
+    HWND w = CreateWindowExW(0, wc.lpszClassName, L"rsapp", WS_OVERLAPPEDWINDOW, CW_USEDEFAULT, CW_USEDEFAULT, 320,
+                             200, NULL, NULL, wc.hInstance, NULL);
+    if (!w)
+        fail(6, L"CreateWindowExW");
+    ShowWindow(w, SW_SHOWNORMAL);
+}
+
+static SERVICE_STATUS_HANDLE service_handle;
+static SERVICE_STATUS service_status;
+static HANDLE service_stop;
+
+static void report(DWORD state)
+{
+    service_status.dwServiceType = SERVICE_WIN32_OWN_PROCESS;
+    service_status.dwCurrentState = state;
+    service_status.dwControlsAccepted = state == SERVICE_RUNNING ? SERVICE_ACCEPT_STOP : 0;
+    service_status.dwWin32ExitCode = NO_ERROR;
+    service_status.dwWaitHint = state == SERVICE_RUNNING || state == SERVICE_STOPPED ? 0 : 30000;
+    service_status.dwCheckPoint = state == SERVICE_RUNNING || state == SERVICE_STOPPED ? 0
+                                                                                      : service_status.dwCheckPoint + 1;
+    SetServiceStatus(service_handle, &service_status);
+}
+
+static DWORD WINAPI on_control(DWORD control, DWORD type, LPVOID data, LPVOID context)
+{
+    (void)type, (void)data, (void)context;
+    if (control == SERVICE_CONTROL_INTERROGATE)
+        return NO_ERROR;
+    if (control != SERVICE_CONTROL_STOP)
+        return ERROR_CALL_NOT_IMPLEMENTED;
+    log_line(L"SERVICE_CONTROL_STOP pid=%lu name=%ls", GetCurrentProcessId(), opt.service);
+    report(SERVICE_STOP_PENDING);
+    SetEvent(service_stop);
+    return NO_ERROR;
+}
+
+static void WINAPI service_main(DWORD argc, LPWSTR *argv)
+{
+    (void)argc, (void)argv;
+    service_handle = RegisterServiceCtrlHandlerExW(opt.service, on_control, NULL);
+    if (!service_handle)
+        fail(8, L"RegisterServiceCtrlHandlerExW");
+    service_stop = CreateEventW(NULL, TRUE, FALSE, NULL);
+    report(SERVICE_RUNNING);
+    signal_ready();
+    WaitForSingleObject(service_stop, INFINITE);
+    Sleep(opt.exit_delay);
+    report(SERVICE_STOPPED);
+}
+
+int wmain(int argc, WCHAR **argv)
+{
+    SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
+    parse(argc, argv);
+    log_start();
+    for (int i = 0; i < opt.nhold; i++)
+        if (CreateFileW(opt.hold[i], GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                        OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL) == INVALID_HANDLE_VALUE)
+            fail(3, opt.hold[i]);
+    if (opt.console && !SetConsoleCtrlHandler(on_console_event, TRUE))
+        fail(7, L"SetConsoleCtrlHandler");
+    if (opt.service) {
+        SERVICE_TABLE_ENTRYW table[] = {{(LPWSTR)opt.service, service_main}, {NULL, NULL}};
+        if (!StartServiceCtrlDispatcherW(table))
+            fail(8, L"StartServiceCtrlDispatcherW");
+        return 0;
+    }
+    if (opt.gui)
+        gui_setup();
+    signal_ready();
+    if (opt.gui) {
+        MSG m;
+        while (GetMessageW(&m, NULL, 0, 0) > 0) {
+            TranslateMessage(&m);
+            DispatchMessageW(&m);
+        }
+        return 0;
+    }
+    for (;;)
+        Sleep(INFINITE);
+}
