@@ -10,8 +10,8 @@ static DWORD WINAPI walker_main(LPVOID param)
 {
     struct rm_walker *w = param;
     for (;;) {
-        rm_sys.WaitForSingleObject(w->wake, INFINITE);
-        if (w->quit)
+        rm_sys.WaitForSingleObject(w->t.wake, INFINITE);
+        if (w->t.quit)
             return 0;
         MEMORY_BASIC_INFORMATION mbi;
         const BYTE *at = NULL;
@@ -30,26 +30,15 @@ static DWORD WINAPI walker_main(LPVOID param)
                 break;
             at = next;
         }
-        rm_sys.SetEvent(w->idle);
+        rm_sys.SetEvent(w->t.idle);
     }
-}
-
-static DWORD spawn(struct rm_walker *w)
-{
-    w->thread = rm_sys.CreateThread(NULL, 64 * 1024, walker_main, w, STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
-    return w->thread ? ERROR_SUCCESS : ERROR_OUTOFMEMORY;
 }
 
 DWORD rm_walker_start(struct rm_walker *w, struct rm_region *regions)
 {
     memset(w, 0, sizeof *w);
     w->regions = regions;
-    w->wake = rm_sys.CreateEventW(NULL, FALSE, FALSE, NULL);
-    w->idle = rm_sys.CreateEventW(NULL, FALSE, FALSE, NULL);
-    DWORD err = w->wake && w->idle ? spawn(w) : ERROR_OUTOFMEMORY;
-    if (err)
-        rm_walker_stop(w);
-    return err;
+    return rm_watched_start(&w->t, walker_main, w);
 }
 
 void rm_walker_begin(struct rm_walker *w, HANDLE process, DWORD pid)
@@ -58,14 +47,14 @@ void rm_walker_begin(struct rm_walker *w, HANDLE process, DWORD pid)
     w->pid = pid;
     w->count = 0;
     w->steps = 0;
-    rm_sys.SetEvent(w->wake);
+    rm_sys.SetEvent(w->t.wake);
 }
 
 LONG rm_walker_end(struct rm_walker *w)
 {
     LONG seen = 0;
     for (;;) {
-        if (rm_sys.WaitForSingleObject(w->idle, RM_QUERY_TIMEOUT_MS) == WAIT_OBJECT_0)
+        if (rm_sys.WaitForSingleObject(w->t.idle, RM_QUERY_TIMEOUT_MS) == WAIT_OBJECT_0)
             return w->count;
         LONG now = w->steps;
         if (now != seen) { /* slow but moving */
@@ -75,29 +64,13 @@ LONG rm_walker_end(struct rm_walker *w)
         /* Stuck inside the target: abandon this walk, with a fresh walker for the next one. */
         rm_trace("detect: pid %lu did not answer a memory query within %u ms: its mappings are unknown",
                  w->pid, RM_QUERY_TIMEOUT_MS);
-        rm_sys.TerminateThread(w->thread, 1);
-        rm_sys.WaitForSingleObject(w->thread, 1000);
-        rm_sys.CloseHandle(w->thread);
-        w->thread = NULL;
-        rm_sys.WaitForSingleObject(w->idle, 0); /* a walk that ended just now leaves a signal */
         w->timeouts++;
-        spawn(w);
+        rm_watched_replace(&w->t);
         return -1;
     }
 }
 
 void rm_walker_stop(struct rm_walker *w)
 {
-    if (w->thread) {
-        w->quit = 1;
-        rm_sys.SetEvent(w->wake);
-        if (rm_sys.WaitForSingleObject(w->thread, RM_QUERY_TIMEOUT_MS) != WAIT_OBJECT_0)
-            rm_sys.TerminateThread(w->thread, 1);
-        rm_sys.CloseHandle(w->thread);
-    }
-    if (w->wake)
-        rm_sys.CloseHandle(w->wake);
-    if (w->idle)
-        rm_sys.CloseHandle(w->idle);
-    memset(w, 0, sizeof *w);
+    rm_watched_stop(&w->t);
 }

@@ -15,6 +15,8 @@
 
 #include <windows.h>
 
+#include "worker.h"
+
 struct rm_region {
     PVOID base; /* allocation base of an image or mapped view */
     DWORD type; /* MEM_IMAGE or MEM_MAPPED */
@@ -23,13 +25,12 @@ struct rm_region {
 #define RM_WALK_MAX_REGIONS 8192
 
 struct rm_walker {
-    HANDLE thread, wake, idle;
+    struct rm_watched t;
     HANDLE process;
     DWORD pid; /* for the trace */
     struct rm_region *regions; /* RM_WALK_MAX_REGIONS, caller-owned */
     volatile LONG count;       /* regions recorded */
     volatile LONG steps;       /* regions looked at: the progress the watchdog watches */
-    volatile LONG quit;
     DWORD timeouts;
 };
 

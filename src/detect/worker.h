@@ -19,16 +19,28 @@
 
 #define RM_QUERY_TIMEOUT_MS 500u
 
-struct rm_worker {
+/* A thread that does one job per wake and signals idle after it, and that its owner may end
+ * and replace when the job stops making progress (shared by the worker and the walker). */
+struct rm_watched {
     HANDLE thread;
     HANDLE wake, idle; /* auto-reset events */
+    volatile LONG quit;
+    LPTHREAD_START_ROUTINE body;
+    void *arg;
+};
+DWORD rm_watched_start(struct rm_watched *t, LPTHREAD_START_ROUTINE body, void *arg);
+/* Ends a stuck thread and starts a fresh one (a signal the old one may have left is drained). */
+DWORD rm_watched_replace(struct rm_watched *t);
+void rm_watched_stop(struct rm_watched *t);
+
+struct rm_worker {
+    struct rm_watched t;
     /* the current batch, owned by the caller */
     const HANDLE *handles;
     struct rm_identity *ids;
     BYTE *ok;
     LONG count;
     volatile LONG next; /* index the worker is on; it only grows */
-    volatile LONG quit;
     DWORD timeouts; /* handles given up on, for tracing and tests */
 };
 

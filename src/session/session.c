@@ -167,6 +167,17 @@ static DWORD lock_entry(DWORD handle, struct rm_store **st, struct rm_local **ou
     return lock_entry_ex(handle, 0, st, out);
 }
 
+/* lock_entry for the operations only the session's owner may call. */
+static DWORD lock_owner(DWORD handle, struct rm_store **st, struct rm_local **out)
+{
+    DWORD err = lock_entry(handle, st, out);
+    if (!err && !(*out)->owner) {
+        unlock_entry(*out);
+        err = ERROR_SESSION_CREDENTIAL_CONFLICT;
+    }
+    return err;
+}
+
 /* Frees the slots of owners that died without RmEndSession. Liveness is checked with the lock
  * released (it opens processes), then each slot is freed only if nothing changed meanwhile. */
 static DWORD reclaim_dead_owners(void)
@@ -336,13 +347,11 @@ DWORD rm_session_check(DWORD handle, BOOL need_owner)
 {
     struct rm_store *st;
     struct rm_local *e;
-    DWORD err = lock_entry(handle, &st, &e);
+    DWORD err = need_owner ? lock_owner(handle, &st, &e) : lock_entry(handle, &st, &e);
     if (err)
         return err;
-    if (need_owner && !e->owner)
-        err = ERROR_SESSION_CREDENTIAL_CONFLICT;
     unlock_entry(e);
-    return err;
+    return ERROR_SUCCESS;
 }
 
 /* Latest status, and where the latest restart information is, per app. */
@@ -632,15 +641,12 @@ DWORD rm_session_cancel_counter(DWORD handle, volatile LONG **cancel_requests)
 {
     struct rm_store *st;
     struct rm_local *e;
-    DWORD err = lock_entry(handle, &st, &e);
+    DWORD err = lock_owner(handle, &st, &e);
     if (err)
         return err;
-    if (e->owner)
-        *cancel_requests = &e->cancel_requests;
-    else
-        err = ERROR_SESSION_CREDENTIAL_CONFLICT;
+    *cancel_requests = &e->cancel_requests;
     unlock_entry(e);
-    return err;
+    return ERROR_SUCCESS;
 }
 
 DWORD rm_session_cancel(DWORD handle)
@@ -893,30 +899,24 @@ DWORD rm_session_key(DWORD handle, WCHAR key_text[RM_KEY_CHARS + 1])
 {
     struct rm_store *st;
     struct rm_local *e;
-    DWORD err = lock_entry(handle, &st, &e);
+    DWORD err = lock_owner(handle, &st, &e);
     if (err)
         return err;
-    if (e->owner)
-        rm_key_encode(st->slots[e->slot].key, (uint16_t *)key_text);
-    else
-        err = ERROR_SESSION_CREDENTIAL_CONFLICT;
+    rm_key_encode(st->slots[e->slot].key, (uint16_t *)key_text);
     unlock_entry(e);
-    return err;
+    return ERROR_SUCCESS;
 }
 
 DWORD rm_session_set_flags(DWORD handle, uint32_t flags)
 {
     struct rm_store *st;
     struct rm_local *e;
-    DWORD err = lock_entry(handle, &st, &e);
+    DWORD err = lock_owner(handle, &st, &e);
     if (err)
         return err;
-    if (e->owner)
-        st->slots[e->slot].flags |= flags;
-    else
-        err = ERROR_SESSION_CREDENTIAL_CONFLICT;
+    st->slots[e->slot].flags |= flags;
     unlock_entry(e);
-    return err;
+    return ERROR_SUCCESS;
 }
 
 DWORD rm_session_mark_guard_ready(DWORD handle)
