@@ -46,7 +46,7 @@ static DWORD record_dependent(DWORD handle, const struct rm_stopped_service *d)
 /* Applies the session's filters: apps under RmNoShutdown are taken out of the list (entries
  * after *n, their status recorded as ShutdownMasked), the others keep their action in
  * *actions for after the shutdown (RmNoRestart). */
-static DWORD filter_entries(DWORD handle, RM_PROCESS_INFO *entries, uint32_t *n, uint32_t *masked, uint32_t **actions)
+static DWORD filter_entries(DWORD handle, RM_PROCESS_INFO *entries, uint32_t *n, uint32_t **actions)
 {
     struct rm_filter_item *f;
     uint32_t nf;
@@ -64,7 +64,6 @@ static DWORD filter_entries(DWORD handle, RM_PROCESS_INFO *entries, uint32_t *n,
         if ((*actions)[i] == RmNoShutdown) {
             rm_trace("filter RmNoShutdown: pid %lu stays", entries[i].Process.dwProcessId);
             err = rm_session_record_app(handle, &entries[i].Process, RmStatusRunning | RmStatusShutdownMasked, NULL);
-            (*masked)++;
             continue;
         }
         entries[k] = entries[i];
@@ -91,8 +90,8 @@ DWORD WINAPI RmShutdown(DWORD dwSessionHandle, ULONG lActionFlags, RM_WRITE_STAT
     DWORD err = rm_list_affected(dwSessionHandle, &entries, &n, &reasons, &cancel_requests, &cancel_seen);
     if (err)
         RM_API_RETURN(err);
-    uint32_t masked = 0, *actions = NULL;
-    err = filter_entries(dwSessionHandle, entries, &n, &masked, &actions);
+    uint32_t *actions = NULL;
+    err = filter_entries(dwSessionHandle, entries, &n, &actions);
     /* Something only a reboot can free: touch nothing. */
     if (!err && reasons != RmRebootReasonNone) {
         rm_trace("RmShutdown: reboot reasons %#lx: nothing is touched", reasons);

@@ -127,6 +127,13 @@ static BOOL start_app(const struct rm_app_state *a, uint32_t how)
     return ok;
 }
 
+/* Stopped by the session, restart information on record, not back yet, no filter against it. */
+static int to_restart(const struct rm_app_state *a)
+{
+    return a->has_restart && (a->status & RmStatusStopped) &&
+           !(a->status & (RmStatusRestarted | RmStatusRestartMasked | RmStatusShutdownMasked));
+}
+
 DWORD rm_restart_session(DWORD handle, uint32_t how, struct rm_progress *progress, const struct rm_cancel *cancel)
 {
     struct rm_app_state *apps;
@@ -140,9 +147,7 @@ DWORD rm_restart_session(DWORD handle, uint32_t how, struct rm_progress *progres
 
     uint32_t todo = 0;
     for (uint32_t i = 0; i < n; i++)
-        if (apps[i].has_restart && (apps[i].status & RmStatusStopped) &&
-            !(apps[i].status & (RmStatusRestarted | RmStatusRestartMasked | RmStatusShutdownMasked)))
-            todo++;
+        todo += (uint32_t)to_restart(&apps[i]);
     progress->total = todo;
     progress->done = 0;
     rm_progress_report(progress);
@@ -151,8 +156,7 @@ DWORD rm_restart_session(DWORD handle, uint32_t how, struct rm_progress *progres
     for (int r = 0; r < 4 && !err; r++)
         for (uint32_t i = 0; i < n && !err; i++) {
             struct rm_app_state *a = &apps[i];
-            if (!a->has_restart || rank(a->app_type) != r || !(a->status & RmStatusStopped) ||
-                (a->status & (RmStatusRestarted | RmStatusRestartMasked | RmStatusShutdownMasked)))
+            if (!to_restart(a) || rank(a->app_type) != r)
                 continue;
             if (rm_cancelled(cancel)) {
                 err = ERROR_CANCELLED;

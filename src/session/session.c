@@ -907,11 +907,11 @@ DWORD rm_session_key(DWORD handle, WCHAR key_text[RM_KEY_CHARS + 1])
     return ERROR_SUCCESS;
 }
 
-DWORD rm_session_set_flags(DWORD handle, uint32_t flags)
+static DWORD add_flags(DWORD handle, uint32_t flags, int need_owner)
 {
     struct rm_store *st;
     struct rm_local *e;
-    DWORD err = lock_owner(handle, &st, &e);
+    DWORD err = need_owner ? lock_owner(handle, &st, &e) : lock_entry(handle, &st, &e);
     if (err)
         return err;
     st->slots[e->slot].flags |= flags;
@@ -919,16 +919,14 @@ DWORD rm_session_set_flags(DWORD handle, uint32_t flags)
     return ERROR_SUCCESS;
 }
 
+DWORD rm_session_set_flags(DWORD handle, uint32_t flags)
+{
+    return add_flags(handle, flags, 1);
+}
+
 DWORD rm_session_mark_guard_ready(DWORD handle)
 {
-    struct rm_store *st;
-    struct rm_local *e;
-    DWORD err = lock_entry(handle, &st, &e);
-    if (err)
-        return err;
-    st->slots[e->slot].flags |= RM_SLOT_GUARD_READY;
-    unlock_entry(e);
-    return ERROR_SUCCESS;
+    return add_flags(handle, RM_SLOT_GUARD_READY, 0); /* the watcher is a member, not the owner */
 }
 
 DWORD rm_session_flags(DWORD handle, uint32_t *flags)

@@ -54,7 +54,6 @@ DWORD rm_run_parallel(LPTHREAD_START_ROUTINE fn, void *args, size_t arg_size, ui
     HANDLE *threads = rm_alloc_zero((n ? n : 1) * sizeof *threads);
     if (!threads)
         return ERROR_OUTOFMEMORY;
-    DWORD err = ERROR_SUCCESS;
     for (uint32_t i = 0; i < n; i++) {
         void *arg = (char *)args + i * arg_size;
         threads[i] = rm_sys.CreateThread(NULL, 64 * 1024, fn, arg, STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
@@ -68,7 +67,7 @@ DWORD rm_run_parallel(LPTHREAD_START_ROUTINE fn, void *args, size_t arg_size, ui
             rm_sys.CloseHandle(threads[i]);
         }
     rm_sys.free(threads);
-    return err;
+    return ERROR_SUCCESS;
 }
 
 /* ---- the command line and directory a process runs with -------------------------------- */
