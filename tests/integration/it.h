@@ -111,6 +111,14 @@ void it_wait_event_(HANDLE ev, HANDLE child, DWORD timeout_ms, const char *file,
 int it_teardown(void **state);
 #define IT_TEST(fn) cmocka_unit_test_teardown(fn, it_teardown)
 
+/* ---- handles ------------------------------------------------------------------------------------- */
+
+/* How many handles this process has open. GetProcessHandleCount where it answers; under Wine it
+ * reports 0 whatever is open, so then this process's entries in the system handle table are
+ * counted instead (the table detection itself reads). Fails the test if neither answers. */
+DWORD it_handle_count_(const char *file, int line);
+#define IT_HANDLE_COUNT() it_handle_count_(__FILE__, __LINE__)
+
 /* ---- memory that faults right after a buffer ---------------------------------------------------- */
 
 /* Returns a buffer of `bytes` whose end touches a no-access page, so reading or writing even
