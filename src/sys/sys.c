@@ -8,7 +8,6 @@
 #include <bcrypt.h>
 #include <psapi.h>
 #include <sddl.h>
-#include <string.h>
 
 static void *sys_alloc(SIZE_T size)
 {
@@ -106,12 +105,4 @@ BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID reserved)
 void rm_sys_reset(void)
 {
     rm_sys = rm_sys_real;
-}
-
-void *rm_alloc_zero(SIZE_T size)
-{
-    void *p = rm_sys.alloc(size);
-    if (p)
-        memset(p, 0, size);
-    return p;
 }

@@ -14,6 +14,8 @@
 #include <windows.h>
 #include <winternl.h>
 
+#include <string.h>
+
 struct rm_sys_table {
     /* memory: every heap allocation of the DLL goes through here (fault injection) */
     void *(*alloc)(SIZE_T size);
@@ -141,8 +143,15 @@ extern struct rm_sys_table rm_sys;
 /* Restores every entry to the real OS function. */
 void rm_sys_reset(void);
 
-/* Small helpers built only on the table. */
-void *rm_alloc_zero(SIZE_T size);
+/* Inline, so that every caller stays an allocation site of its own: the fault tests fail
+ * allocations site by site, telling sites apart by return address. */
+static inline void *rm_alloc_zero(SIZE_T size)
+{
+    void *p = rm_sys.alloc(size);
+    if (p)
+        memset(p, 0, size);
+    return p;
+}
 
 
 /* ---- helpers built on the table (src/sys/helpers.c) ---------------------------------------- */
