@@ -40,13 +40,13 @@
 extern "C" {
 #endif
 
-/* Parenthesised, unlike some copies, so that expressions such as x / CCH_RM_SESSION_KEY work. */
+/* Parenthesised, unlike some copies, so that each is one operand: x / CCH_RM_SESSION_KEY works. */
 #define RM_SESSION_KEY_LEN (sizeof(GUID))
 #define CCH_RM_SESSION_KEY (RM_SESSION_KEY_LEN * 2)
 #define CCH_RM_MAX_APP_NAME 255
 #define CCH_RM_MAX_SVC_NAME 63
-#define RM_INVALID_TS_SESSION -1
-#define RM_INVALID_PROCESS -1
+#define RM_INVALID_TS_SESSION (-1)
+#define RM_INVALID_PROCESS (-1)
 
 typedef enum _RM_APP_TYPE {
     RmUnknownApp = 0,
