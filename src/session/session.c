@@ -759,7 +759,8 @@ DWORD rm_session_apps_ex(DWORD handle, uint32_t how, struct rm_app_state **apps,
     uint32_t n = 0;
     if (!err && e->apps.count && !(out = rm_alloc_zero(e->apps.count * sizeof *out)))
         err = ERROR_OUTOFMEMORY;
-    for (size_t i = 0; !err && i < e->apps.cap; i++) {
+    /* n < count: out has room for count entries, however the buckets read. */
+    for (size_t i = 0; !err && i < e->apps.cap && n < e->apps.count; i++) {
         const struct rm_index_entry *x = &e->apps.buckets[i];
         if (!x->hash)
             continue;
@@ -859,7 +860,7 @@ DWORD rm_session_filters(DWORD handle, struct rm_filter_item **items, uint32_t *
         err = ERROR_OUTOFMEMORY;
     /* In the order they were set: pick the lowest remaining order each time (few filters). */
     uint64_t after = 0;
-    while (!err) {
+    while (!err && n < e->filters.count) {
         const struct rm_index_entry *best = NULL;
         for (size_t i = 0; i < e->filters.cap; i++) {
             const struct rm_index_entry *x = &e->filters.buckets[i];
