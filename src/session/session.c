@@ -23,13 +23,13 @@ struct rm_local {
     int owner;
     DWORD handle;
     uint32_t slot, generation;
+    volatile LONG cancel_requests; /* bumped by RmCancelCurrentTask */
     struct rm_data data;
     struct rm_index index; /* everything registered, as far as `parsed` */
     uint32_t parsed;
     struct rm_index apps; /* per process: value[0] status, value[1] offset of its STOPPED record */
     struct rm_index filters; /* per target: value[0] action (0 removed), value[1] order set */
     uint64_t filter_order;
-    volatile LONG cancel_requests; /* bumped by RmCancelCurrentTask */
 };
 
 static struct rm_local locals[RM_MAX_LOCAL_HANDLES];
