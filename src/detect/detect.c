@@ -246,7 +246,7 @@ static const UNICODE_STRING *mapped_name(struct scan *s, HANDLE process, PVOID b
         if (st != (NTSTATUS)0x80000005L && st != (NTSTATUS)0xC0000004L && st != (NTSTATUS)0xC0000023L)
             return NULL;
         SIZE_T cap = need > s->name_cap ? need : s->name_cap * 2;
-        if (cap > 80 * 1024)
+        if (cap > (SIZE_T)80 * 1024)
             return NULL;
         UNICODE_STRING *bigger = rm_sys.alloc(cap);
         if (!bigger)

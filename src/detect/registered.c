@@ -111,7 +111,7 @@ static DWORD enumerate_dir(const struct rm_text *dir_of, uint32_t dlen, struct r
         return ERROR_NOT_FOUND;
     struct rm_identity dir_id;
     DWORD err = ERROR_SUCCESS;
-    BYTE *buf = rm_sys.alloc(64 * 1024);
+    BYTE *buf = rm_sys.alloc((SIZE_T)64 * 1024);
     if (!buf || !rm_query_identity(d, &dir_id, NULL)) {
         rm_sys.free(buf);
         rm_sys.CloseHandle(d);

@@ -29,7 +29,7 @@ BOOL rm_query_identity(HANDLE h, struct rm_identity *id, DWORD *attributes)
 static DWORD spawn(struct rm_watched *t)
 {
     /* A small stack: the bodies are loops of system calls. */
-    t->thread = rm_sys.CreateThread(NULL, 64 * 1024, t->body, t->arg, STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+    t->thread = rm_sys.CreateThread(NULL, (SIZE_T)64 * 1024, t->body, t->arg, STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
     return t->thread ? ERROR_SUCCESS : ERROR_OUTOFMEMORY;
 }
 

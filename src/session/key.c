@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "key.h"
 
+#include <stddef.h>
+
 static int hex_value(uint16_t c)
 {
     if (c >= '0' && c <= '9')
@@ -15,7 +17,7 @@ static int hex_value(uint16_t c)
 void rm_key_encode(const uint8_t key[RM_KEY_BYTES], uint16_t out[RM_KEY_CHARS + 1])
 {
     static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < RM_KEY_BYTES; i++) {
+    for (size_t i = 0; i < RM_KEY_BYTES; i++) {
         out[2 * i] = (uint16_t)digits[key[i] >> 4];
         out[2 * i + 1] = (uint16_t)digits[key[i] & 15];
     }
@@ -25,7 +27,7 @@ void rm_key_encode(const uint8_t key[RM_KEY_BYTES], uint16_t out[RM_KEY_CHARS + 
 int rm_key_decode(const uint16_t *text, uint8_t key[RM_KEY_BYTES])
 {
     /* Never read past the 33 units the SDK declares (_In_reads_(CCH_RM_SESSION_KEY+1)). */
-    for (int i = 0; i < RM_KEY_BYTES; i++) {
+    for (size_t i = 0; i < RM_KEY_BYTES; i++) {
         int hi = hex_value(text[2 * i]);
         if (hi < 0)
             return -1;

@@ -103,8 +103,8 @@ void rm_record_write_text(void *dst, uint32_t type, const uint16_t *text, uint32
     memset(p, 0, h.size);
     memcpy(p, &h, sizeof h);
     memcpy(p + sizeof h, &nchars, 4);
-    memcpy(p + sizeof h + 4, text, 2u * nchars);
-    memcpy(p + sizeof h + 4 + 2u * nchars, &nul, 2);
+    memcpy(p + sizeof h + 4, text, sizeof(uint16_t) * nchars);
+    memcpy(p + sizeof h + 4 + sizeof(uint16_t) * nchars, &nul, 2);
 }
 
 void rm_record_write_process(void *dst, uint32_t pid, uint32_t time_lo, uint32_t time_hi)
@@ -139,9 +139,9 @@ uint32_t rm_record_size_stopped(const struct rm_stopped_info *info)
 static uint8_t *put_text(uint8_t *p, const uint16_t *text, uint32_t n)
 {
     if (n)
-        memcpy(p, text, 2u * n);
-    memset(p + 2u * n, 0, 2);
-    return p + 2u * (n + 1);
+        memcpy(p, text, sizeof(uint16_t) * n);
+    memset(p + sizeof(uint16_t) * n, 0, 2);
+    return p + sizeof(uint16_t) * (n + 1);
 }
 
 void rm_record_write_stopped(void *dst, const struct rm_stopped_info *info)
@@ -181,7 +181,7 @@ void rm_record_write_filter(void *dst, const struct rm_filter_record *f)
 static int text_ok(const uint8_t *p, uint32_t n)
 {
     uint16_t nul;
-    memcpy(&nul, p + 2u * n, 2);
+    memcpy(&nul, p + sizeof(uint16_t) * n, 2);
     return nul == 0;
 }
 
@@ -222,9 +222,9 @@ static int read_stopped(const uint8_t *rec, uint32_t size, struct rm_record *out
         return RM_LAYOUT_CORRUPT;
     const uint8_t *p = rec + STOPPED_FIXED;
     s->cmd = (const uint16_t *)(const void *)p;
-    s->dir = (const uint16_t *)(const void *)(p + 2u * (s->ncmd + 1));
-    s->svc = (const uint16_t *)(const void *)(p + 2u * (s->ncmd + s->ndir + 2));
-    s->name = (const uint16_t *)(const void *)(p + 2u * (s->ncmd + s->ndir + s->nsvc + 3));
+    s->dir = (const uint16_t *)(const void *)(p + sizeof(uint16_t) * (s->ncmd + 1));
+    s->svc = (const uint16_t *)(const void *)(p + sizeof(uint16_t) * (s->ncmd + s->ndir + 2));
+    s->name = (const uint16_t *)(const void *)(p + sizeof(uint16_t) * (s->ncmd + s->ndir + s->nsvc + 3));
     if (!text_ok(p, s->ncmd) || !text_ok((const uint8_t *)s->dir, s->ndir) ||
         !text_ok((const uint8_t *)s->svc, s->nsvc) || !text_ok((const uint8_t *)s->name, s->nname))
         return RM_LAYOUT_CORRUPT;

@@ -56,7 +56,7 @@ DWORD rm_run_parallel(LPTHREAD_START_ROUTINE fn, void *args, size_t arg_size, ui
         return ERROR_OUTOFMEMORY;
     for (uint32_t i = 0; i < n; i++) {
         void *arg = (char *)args + i * arg_size;
-        threads[i] = rm_sys.CreateThread(NULL, 64 * 1024, fn, arg, STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+        threads[i] = rm_sys.CreateThread(NULL, (SIZE_T)64 * 1024, fn, arg, STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
         if (!threads[i])
             fn(arg); /* no thread to be had: do it here, slower but done */
     }
