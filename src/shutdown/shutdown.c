@@ -68,7 +68,7 @@ static void unknown_apps(struct rm_shutdown *s, struct rm_target **t, uint32_t n
 
 DWORD rm_shutdown_run(struct rm_shutdown *s, struct rm_target *t, uint32_t n)
 {
-    struct rm_target **phase = rm_sys.alloc((n ? n : 1) * sizeof *phase);
+    struct rm_target **phase = rm_sys.alloc((n ? n : 1) * sizeof(struct rm_target *));
     if (!phase)
         return ERROR_OUTOFMEMORY;
     s->progress.total = n;

@@ -174,13 +174,13 @@ static BOOL CALLBACK collect_window(HWND hwnd, LPARAM param)
         struct rm_target *t = &w->t[i];
         if (t->info.Process.dwProcessId != pid || !t->process)
             continue;
-        HWND *more = rm_sys.alloc((t->nwindows + 1) * sizeof *more);
+        HWND *more = rm_sys.alloc((t->nwindows + 1) * sizeof(HWND));
         if (!more) {
             w->failed = 1;
             return FALSE;
         }
         if (t->nwindows)
-            memcpy(more, t->windows, t->nwindows * sizeof *more);
+            memcpy(more, t->windows, t->nwindows * sizeof(HWND));
         rm_sys.free(t->windows);
         t->windows = more;
         t->windows[t->nwindows++] = hwnd;
