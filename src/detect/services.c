@@ -152,7 +152,7 @@ DWORD rm_service_dependents(SC_HANDLE scm, SC_HANDLE svc, const WCHAR *name, str
                                             &need, &returned, &resume, NULL)) {
         const ENUM_SERVICE_STATUS_PROCESSW *all = (const ENUM_SERVICE_STATUS_PROCESSW *)(const void *)buf;
         for (DWORD i = 0; i < returned && !err; i++)
-            if (all[i].lpServiceName && _wcsicmp(all[i].lpServiceName, name) &&
+            if (all[i].lpServiceName && _wcsicmp(all[i].lpServiceName, name) != 0 &&
                 depends_on(all[i].lpServiceName, name) && add_name(out, count, all[i].lpServiceName) < 0)
                 err = ERROR_OUTOFMEMORY;
     }
@@ -162,6 +162,7 @@ DWORD rm_service_dependents(SC_HANDLE scm, SC_HANDLE svc, const WCHAR *name, str
 
 static DWORD visit(struct walk *w, const WCHAR *name, unsigned depth);
 
+/* NOLINTNEXTLINE(misc-no-recursion): with visit(), at most MAX_DEPTH deep */
 static DWORD visit_dependents(struct walk *w, SC_HANDLE svc, const WCHAR *name, unsigned depth)
 {
     struct rm_service_name *list;
@@ -186,6 +187,7 @@ static SC_HANDLE open_service(SC_HANDLE scm, const WCHAR *name)
 
 /* Adds the service if it runs, then what depends on it. Missing services are skipped: a
  * registration names what the caller is about to replace, not what must exist. */
+/* NOLINTNEXTLINE(misc-no-recursion): with visit_dependents(), at most MAX_DEPTH deep */
 static DWORD visit(struct walk *w, const WCHAR *name, unsigned depth)
 {
     SERVICE_STATUS_PROCESS st;

@@ -59,6 +59,7 @@ static void note_also_stopped(struct rm_shutdown *s, const WCHAR *name, DWORD pi
 /* Stops one service by name after its running dependents; depth bounds a cyclic SCM answer.
  * `pinned` is the listed target's process (NULL for a dependent): a forced call terminates only
  * through it, and only when the service still runs in that very process. */
+/* NOLINTNEXTLINE(misc-no-recursion): at most 8 deep (depth < 8) */
 static BOOL stop_service(struct rm_shutdown *s, SC_HANDLE scm, const WCHAR *name, int depth, const struct rm_target *pinned)
 {
     SC_HANDLE svc = rm_sys.OpenServiceW(scm, name, SERVICE_STOP | SERVICE_QUERY_STATUS | SERVICE_ENUMERATE_DEPENDENTS);
