@@ -110,7 +110,9 @@ set(_rm_tools
   "llvm-dlltool|llvm|REQUIRED"
   # The pure modules are fuzzed on the host with clang's libFuzzer (cmake/fuzz.cmake).
   "clang|clang|REQUIRED"
+  # The static checks (cmake/static-checks.cmake) run both on src/.
   "cppcheck|cppcheck|REQUIRED"
+  "clang-tidy|clang-tidy|REQUIRED"
   "/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a|libclang-rt-14-dev|REQUIRED"
   # The ABI tests build consumers as MSVC users would (clang for the MSVC target, lld-link,
   # llvm-readobj) and as pkg-config users would; without these tools those checks are left

@@ -90,8 +90,10 @@ endfunction()
 
 rm_test_preset(x64)
 
-# ---- static checks (cppcheck on src/) ------------------------------------------------------------
+# ---- static checks (cppcheck and clang-tidy on src/) ---------------------------------------------
+rm_clock(t)
 execute_process(COMMAND ${CMAKE_COMMAND} -P ${CMAKE_CURRENT_LIST_DIR}/static-checks.cmake RESULT_VARIABLE _rm_static_rc)
+rm_phase_done("static checks" ${t})
 if(NOT _rm_static_rc EQUAL 0)
   list(APPEND _rm_failures "static checks (cmake -P cmake/static-checks.cmake exited ${_rm_static_rc})")
 endif()
