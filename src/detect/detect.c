@@ -162,6 +162,7 @@ struct scan {
     UNICODE_STRING *name; /* mapped-file name buffer, grown as names need */
     SIZE_T name_cap;
     uint16_t *path; /* its Win32 form: any length a path can have */
+    int oom;        /* a mapping went unidentified for want of memory: the result is not whole */
 };
 
 #define RM_PATH_UNITS (32768u + 16u)
@@ -213,8 +214,13 @@ static int mapped_identity(struct scan *s, const WCHAR *nt, uint32_t n, struct r
         size_t len = rm_ntpath_to_win32((const uint16_t *)nt, n, &s->drives, path, RM_PATH_UNITS);
         /* Network paths stay unopened: a mapped file on an unreachable share would stall us. */
         if (len && !(path[0] == '\\' && path[1] == '\\')) {
-            HANDLE h = rm_open_path(path, (uint32_t)len, FILE_READ_ATTRIBUTES);
-            if (h != INVALID_HANDLE_VALUE) {
+            HANDLE h;
+            DWORD err = rm_open_path(path, (uint32_t)len, FILE_READ_ATTRIBUTES, &h);
+            if (err == ERROR_OUTOFMEMORY) {
+                s->oom = 1;
+                return 0;
+            }
+            if (!err) {
                 have = rm_query_identity(h, &fresh, NULL);
                 rm_sys.CloseHandle(h);
             }
@@ -249,8 +255,10 @@ static const UNICODE_STRING *mapped_name(struct scan *s, HANDLE process, PVOID b
         if (cap > (SIZE_T)80 * 1024)
             return NULL;
         UNICODE_STRING *bigger = rm_sys.alloc(cap);
-        if (!bigger)
+        if (!bigger) {
+            s->oom = 1;
             return NULL;
+        }
         rm_sys.free(s->name);
         s->name = bigger;
         s->name_cap = cap;
@@ -306,8 +314,10 @@ static DWORD scan_system(const struct rm_idset *ids, const struct rm_cancel *can
     /* A handle of ours to a file object, to learn which type index means "File". */
     WCHAR windir[MAX_PATH + 1];
     UINT wl = rm_sys.GetSystemWindowsDirectoryW(windir, MAX_PATH);
-    HANDLE probe = wl && wl < MAX_PATH ? rm_open_path((const uint16_t *)windir, wl, FILE_READ_ATTRIBUTES)
-                                       : INVALID_HANDLE_VALUE;
+    /* Without it (even for want of memory) every handle is a candidate: slower, still right. */
+    HANDLE probe = INVALID_HANDLE_VALUE;
+    if (wl && wl < MAX_PATH)
+        rm_open_path((const uint16_t *)windir, wl, FILE_READ_ATTRIBUTES, &probe);
     struct handle_table *t = NULL;
     struct by_process *order = NULL;
     DWORD err = take_snapshot(&t);
@@ -374,6 +384,8 @@ static DWORD scan_system(const struct rm_idset *ids, const struct rm_cancel *can
                 rm_sys.CloseHandle(p);
         }
     }
+    if (!err && s.oom)
+        err = ERROR_OUTOFMEMORY;
     rm_worker_stop(&s.worker);
     rm_walker_stop(&s.walker);
     rm_sys.free(s.regions);
@@ -406,8 +418,11 @@ static DWORD ask_kernel(const struct rm_registrations *regs, const struct rm_can
             err = ERROR_CANCELLED;
             break;
         }
-        HANDLE h = rm_open_path(regs->files[f].text, regs->files[f].nchars, FILE_READ_ATTRIBUTES);
-        if (h == INVALID_HANDLE_VALUE)
+        HANDLE h;
+        DWORD open_err = rm_open_path(regs->files[f].text, regs->files[f].nchars, FILE_READ_ATTRIBUTES, &h);
+        if (open_err == ERROR_OUTOFMEMORY)
+            err = open_err;
+        if (open_err)
             continue;
         IO_STATUS_BLOCK io;
         NTSTATUS st;
@@ -455,7 +470,9 @@ static DWORD add_registered_processes(const struct rm_registrations *regs, struc
         enum rm_proc_state st = rm_process_state(p->dwProcessId, &p->ProcessStartTime);
         rm_trace("detect: registered pid %lu %s", p->dwProcessId,
                  st == RM_PROC_ALIVE ? "runs" : st == RM_PROC_GONE ? "is gone (or its PID was reused)" : "cannot be checked");
-        if (st == RM_PROC_ALIVE &&
+        /* One we may not inspect is not known to be gone: the caller named it, so it is listed
+         * (classification then says what it can). */
+        if (st != RM_PROC_GONE &&
             rm_holders_add(out, p->dwProcessId, &p->ProcessStartTime, RM_HOLD_REGISTERED, NULL) < 0)
             return ERROR_OUTOFMEMORY;
     }

@@ -27,23 +27,26 @@ struct dir_entry {
     WCHAR name[1];
 };
 
-HANDLE rm_open_path(const uint16_t *text, uint32_t nchars, DWORD access)
+DWORD rm_open_path(const uint16_t *text, uint32_t nchars, DWORD access, HANDLE *out)
 {
     /* Below MAX_PATH the path opens as it is; longer ones need the \\?\ form, which for UNC
      * paths is \\?\UNC\server\share. */
     int unc = nchars >= 2 && text[0] == '\\' && text[1] == '\\';
     size_t extra = nchars < MAX_PATH - 12 ? 0 : unc ? 6 : 4;
     WCHAR *p = rm_sys.alloc((nchars + extra + 1) * sizeof(WCHAR));
+    *out = INVALID_HANDLE_VALUE;
     if (!p)
-        return INVALID_HANDLE_VALUE;
+        return ERROR_OUTOFMEMORY;
     if (extra)
         memcpy(p, unc ? L"\\\\?\\UNC" : L"\\\\?\\", extra * sizeof(WCHAR));
     memcpy(p + extra, text + (extra && unc ? 1 : 0), (nchars - (extra && unc ? 1 : 0)) * sizeof(WCHAR));
     p[nchars + extra - (extra && unc ? 1 : 0)] = 0;
     HANDLE h = rm_sys.CreateFileW(p, access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
                                   OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    DWORD err = h == INVALID_HANDLE_VALUE ? GetLastError() : ERROR_SUCCESS;
     rm_sys.free(p);
-    return h;
+    *out = h;
+    return h == INVALID_HANDLE_VALUE && !err ? ERROR_OPEN_FAILED : err;
 }
 
 /* Length of the directory part (up to, not including, the last backslash); the name follows. */
@@ -74,8 +77,11 @@ static int by_dir(const void *a, const void *b)
 
 static DWORD add_opened(const struct rm_text *t, struct rm_idset *out)
 {
-    HANDLE h = rm_open_path(t->text, t->nchars, FILE_READ_ATTRIBUTES);
-    if (h == INVALID_HANDLE_VALUE)
+    HANDLE h;
+    DWORD err = rm_open_path(t->text, t->nchars, FILE_READ_ATTRIBUTES, &h);
+    if (err == ERROR_OUTOFMEMORY)
+        return err;
+    if (err)
         return ERROR_SUCCESS; /* does not exist (yet): nobody can be using it */
     struct rm_identity id;
     DWORD attrs = 0;
@@ -106,11 +112,11 @@ static DWORD enumerate_dir(const struct rm_text *dir_of, uint32_t dlen, struct r
     /* "C:" alone would mean the drive's current directory: the root is "C:\" */
     if (dlen == 2 && dir_of->text[1] == ':')
         dlen = 3;
-    HANDLE d = rm_open_path(dir_of->text, dlen, FILE_LIST_DIRECTORY | SYNCHRONIZE);
-    if (d == INVALID_HANDLE_VALUE)
-        return ERROR_NOT_FOUND;
+    HANDLE d;
+    DWORD err = rm_open_path(dir_of->text, dlen, FILE_LIST_DIRECTORY | SYNCHRONIZE, &d);
+    if (err)
+        return err == ERROR_OUTOFMEMORY ? err : ERROR_NOT_FOUND;
     struct rm_identity dir_id;
-    DWORD err = ERROR_SUCCESS;
     BYTE *buf = rm_sys.alloc((SIZE_T)64 * 1024);
     if (!buf || !rm_query_identity(d, &dir_id, NULL)) {
         rm_sys.free(buf);

@@ -21,8 +21,9 @@
 DWORD rm_registered_identities(const struct rm_registrations *regs, const struct rm_cancel *cancel,
                                struct rm_idset *out);
 
-/* Opens a stored path for attribute queries, adding the \\?\ prefix that long paths need.
- * INVALID_HANDLE_VALUE on failure. */
-HANDLE rm_open_path(const uint16_t *text, uint32_t nchars, DWORD access);
+/* Opens a stored path, adding the \\?\ prefix that long paths need. ERROR_OUTOFMEMORY apart
+ * from the open's own error, because "no such file" means nobody uses it while "no memory" means
+ * nothing is known; *out is INVALID_HANDLE_VALUE on any failure. */
+DWORD rm_open_path(const uint16_t *text, uint32_t nchars, DWORD access, HANDLE *out);
 
 #endif

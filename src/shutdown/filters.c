@@ -14,26 +14,30 @@
 #include "shutdown.h"
 #include "sys/sys.h"
 
-static BOOL path_identity(const uint16_t *text, uint32_t n, struct rm_identity *id)
+/* 1 with the identity, 0 when the file has none to give (gone, say), -1 out of memory: a
+ * filter that cannot be evaluated must not quietly stop applying. */
+static int path_identity(const uint16_t *text, uint32_t n, struct rm_identity *id)
 {
-    HANDLE h = rm_open_path(text, n, FILE_READ_ATTRIBUTES);
-    if (h == INVALID_HANDLE_VALUE)
-        return FALSE;
+    HANDLE h;
+    DWORD err = rm_open_path(text, n, FILE_READ_ATTRIBUTES, &h);
+    if (err)
+        return err == ERROR_OUTOFMEMORY ? -1 : 0;
     BOOL ok = rm_query_identity(h, id, NULL);
     rm_sys.CloseHandle(h);
-    return ok;
+    return ok ? 1 : 0;
 }
 
-static BOOL image_identity(DWORD pid, struct rm_identity *id)
+/* As path_identity, for a process's executable. */
+static int image_identity(DWORD pid, struct rm_identity *id)
 {
     HANDLE p = rm_sys.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
     if (!p)
-        return FALSE;
+        return 0;
     WCHAR image[MAX_PATH * 2];
     DWORD n = MAX_PATH * 2;
-    BOOL ok = rm_sys.QueryFullProcessImageNameW(p, 0, image, &n) && path_identity((const uint16_t *)image, n, id);
+    int got = rm_sys.QueryFullProcessImageNameW(p, 0, image, &n) ? path_identity((const uint16_t *)image, n, id) : 0;
     rm_sys.CloseHandle(p);
-    return ok;
+    return got;
 }
 
 static int matches(const RM_PROCESS_INFO *e, const struct rm_filter_item *f, const struct rm_identity *filter_id,
@@ -66,15 +70,21 @@ DWORD rm_filter_actions(const RM_PROCESS_INFO *e, uint32_t n, const struct rm_fi
         rm_sys.free(have);
         return ERROR_OUTOFMEMORY;
     }
-    int any_file = 0;
+    int any_file = 0, oom = 0;
     for (uint32_t k = 0; k < nf; k++)
         if (f[k].trigger == RmFilterTriggerFile) {
-            have[k] = (BYTE)path_identity(f[k].text, f[k].nchars, &fid[k]);
+            int got = path_identity(f[k].text, f[k].nchars, &fid[k]);
+            oom |= got < 0;
+            have[k] = got > 0;
             any_file |= have[k];
         }
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = 0; i < n && !oom; i++) {
         struct rm_identity app;
-        int have_app = any_file && e[i].ApplicationType != RmService && image_identity(e[i].Process.dwProcessId, &app);
+        int have_app = any_file && e[i].ApplicationType != RmService ? image_identity(e[i].Process.dwProcessId, &app) : 0;
+        if (have_app < 0) {
+            oom = 1;
+            break;
+        }
         actions[i] = RmInvalidFilterAction;
         for (uint32_t k = 0; k < nf; k++) /* in the order set: the latest match wins */
             if (matches(&e[i], &f[k], &fid[k], have[k], &app, have_app))
@@ -82,5 +92,5 @@ DWORD rm_filter_actions(const RM_PROCESS_INFO *e, uint32_t n, const struct rm_fi
     }
     rm_sys.free(fid);
     rm_sys.free(have);
-    return ERROR_SUCCESS;
+    return oom ? ERROR_OUTOFMEMORY : ERROR_SUCCESS;
 }
