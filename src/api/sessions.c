@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "api.h"
+#include "restart/restart.h"
 #include "session/key.h"
 #include "session/session.h"
 
@@ -35,7 +36,10 @@ DWORD WINAPI RmEndSession(DWORD dwSessionHandle)
 {
     RM_API_ENTER;
     rm_trace("RmEndSession(%#lx)", dwSessionHandle);
-    RM_API_RETURN(rm_session_end(dwSessionHandle));
+    DWORD err = rm_session_end(dwSessionHandle);
+    if (!err)
+        rm_restart_drop_tokens(dwSessionHandle);
+    RM_API_RETURN(err);
 }
 
 /* Only asks: the running RmGetList (later RmShutdown/RmRestart) of the session stops at its

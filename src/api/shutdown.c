@@ -111,9 +111,11 @@ DWORD WINAPI RmShutdown(DWORD dwSessionHandle, ULONG lActionFlags, RM_WRITE_STAT
         err = rm_targets_prepare(t, n);
     }
     if (!err) {
+        /* A token only where it can serve: an app with a captured command line that does not
+         * run as the caller runs. */
         for (uint32_t i = 0; i < n; i++)
-            if (t[i].info.ApplicationType != RmService && !(t[i].restart.flags & RM_STOPPED_SAME_IDENTITY))
-                rm_restart_keep_token(&t[i].info.Process, t[i].process);
+            if (t[i].info.ApplicationType != RmService && t[i].cmd && !(t[i].restart.flags & RM_STOPPED_SAME_IDENTITY))
+                rm_restart_keep_token(dwSessionHandle, &t[i].info.Process, t[i].process);
         rm_guard_start(dwSessionHandle);
         struct rm_cancel cancel = {cancel_requests, cancel_seen};
         s.flags = lActionFlags;

@@ -6,9 +6,11 @@
 #include "session/session.h"
 #include "sys/sys.h"
 
-/* Tokens captured at shutdown, by process identity. Process-local on purpose: a token handle
- * means nothing elsewhere, and nobody else may borrow it. */
+/* Tokens captured at shutdown, by session and process identity. Process-local on purpose: a
+ * token handle means nothing elsewhere, and nobody else may borrow it. A session's tokens go
+ * when it restarts the app or ends; a later RmShutdown of the same app replaces its token. */
 struct kept_token {
+    DWORD session;
     RM_UNIQUE_PROCESS who;
     HANDLE token;
 };
@@ -23,7 +25,28 @@ static int same_process(const RM_UNIQUE_PROCESS *a, const RM_UNIQUE_PROCESS *b)
            a->ProcessStartTime.dwHighDateTime == b->ProcessStartTime.dwHighDateTime;
 }
 
-void rm_restart_keep_token(const RM_UNIQUE_PROCESS *p, HANDLE process)
+/* Takes the session's kept token for p (NULL p: any of the session's) out of the list; the
+ * caller closes it. Call with the lock held. */
+static HANDLE take_locked(DWORD session, const RM_UNIQUE_PROCESS *p)
+{
+    for (uint32_t i = 0; i < ntokens; i++)
+        if (tokens[i].session == session && (!p || same_process(&tokens[i].who, p))) {
+            HANDLE t = tokens[i].token;
+            tokens[i] = tokens[--ntokens];
+            return t;
+        }
+    return NULL;
+}
+
+static HANDLE take_token(DWORD session, const RM_UNIQUE_PROCESS *p)
+{
+    AcquireSRWLockExclusive(&token_lock);
+    HANDLE t = take_locked(session, p);
+    ReleaseSRWLockExclusive(&token_lock);
+    return t;
+}
+
+void rm_restart_keep_token(DWORD session, const RM_UNIQUE_PROCESS *p, HANDLE process)
 {
     HANDLE t, primary;
     if (!process || !rm_sys.OpenProcessToken(process, TOKEN_DUPLICATE | TOKEN_QUERY | TOKEN_ASSIGN_PRIMARY, &t))
@@ -33,6 +56,7 @@ void rm_restart_keep_token(const RM_UNIQUE_PROCESS *p, HANDLE process)
     if (!ok)
         return;
     AcquireSRWLockExclusive(&token_lock);
+    HANDLE old = take_locked(session, p);
     if (ntokens == captokens) {
         uint32_t cap = captokens ? captokens * 2 : 8;
         struct kept_token *n = rm_sys.alloc(cap * sizeof *n);
@@ -45,27 +69,23 @@ void rm_restart_keep_token(const RM_UNIQUE_PROCESS *p, HANDLE process)
         }
     }
     if (ntokens < captokens) {
+        tokens[ntokens].session = session;
         tokens[ntokens].who = *p;
         tokens[ntokens++].token = primary;
         primary = NULL;
     }
     ReleaseSRWLockExclusive(&token_lock);
+    if (old)
+        rm_sys.CloseHandle(old);
     if (primary)
         rm_sys.CloseHandle(primary);
 }
 
-/* Hands the kept token over (the caller closes it), or NULL. */
-static HANDLE take_token(const RM_UNIQUE_PROCESS *p)
+void rm_restart_drop_tokens(DWORD session)
 {
-    HANDLE t = NULL;
-    AcquireSRWLockExclusive(&token_lock);
-    for (uint32_t i = 0; i < ntokens && !t; i++)
-        if (same_process(&tokens[i].who, p)) {
-            t = tokens[i].token;
-            tokens[i] = tokens[--ntokens];
-        }
-    ReleaseSRWLockExclusive(&token_lock);
-    return t;
+    HANDLE t;
+    while ((t = take_token(session, NULL)) != NULL)
+        rm_sys.CloseHandle(t);
 }
 
 static int rank(uint32_t app_type)
@@ -96,7 +116,7 @@ static BOOL start_service(const WCHAR *name, DWORD timeout, const struct rm_canc
     return ok;
 }
 
-static BOOL start_app(const struct rm_app_state *a, uint32_t how)
+static BOOL start_app(DWORD session, const struct rm_app_state *a, uint32_t how)
 {
     size_t n = wcslen(a->cmd);
     WCHAR *cmd = rm_sys.alloc((n + 1) * sizeof *cmd); /* CreateProcess may write to it */
@@ -112,7 +132,7 @@ static BOOL start_app(const struct rm_app_state *a, uint32_t how)
     DWORD flags = CREATE_DEFAULT_ERROR_MODE | (a->flags & RM_STOPPED_NEW_CONSOLE ? CREATE_NEW_CONSOLE : 0);
     const WCHAR *dir = a->dir && a->dir[0] ? a->dir : NULL;
     BOOL ok = FALSE;
-    HANDLE token = how & RM_SESSION_ORPHANED ? NULL : take_token(&a->process);
+    HANDLE token = how & RM_SESSION_ORPHANED ? NULL : take_token(session, &a->process);
     if (a->flags & RM_STOPPED_SAME_IDENTITY)
         ok = rm_sys.CreateProcessW(NULL, cmd, NULL, NULL, FALSE, flags, NULL, dir, &si, &pi);
     else if (token)
@@ -163,7 +183,7 @@ DWORD rm_restart_session(DWORD handle, uint32_t how, struct rm_progress *progres
                 break;
             }
             BOOL ok = a->app_type == RmService ? start_service(a->service, service_timeout, cancel)
-                                               : start_app(a, how);
+                                               : start_app(handle, a, how);
             a->status |= ok ? RmStatusRestarted : RmStatusErrorOnRestart;
             rm_trace("restart: %ls (was pid %lu): %s", a->app_type == RmService ? a->service : a->cmd,
                      a->process.dwProcessId, ok ? "restarted" : "failed");

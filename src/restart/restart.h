@@ -21,7 +21,11 @@
  * for the safeguard. ERROR_FAIL_RESTART when one could not be restarted (see its status). */
 DWORD rm_restart_session(DWORD handle, uint32_t how, struct rm_progress *progress, const struct rm_cancel *cancel);
 
-/* Keeps a duplicate of the target's primary token, for restarting it as itself later. */
-void rm_restart_keep_token(const RM_UNIQUE_PROCESS *p, HANDLE process);
+/* Keeps a duplicate of the target's primary token, for the session to restart it as itself
+ * later; replaces one kept before for the same session and process. */
+void rm_restart_keep_token(DWORD session, const RM_UNIQUE_PROCESS *p, HANDLE process);
+
+/* Closes every token the session still keeps (it ends). */
+void rm_restart_drop_tokens(DWORD session);
 
 #endif
