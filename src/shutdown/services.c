@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "session/path.h"
 #include "shutdown.h"
 #include "sys/sys.h"
 
@@ -56,35 +57,89 @@ static void note_also_stopped(struct rm_shutdown *s, const WCHAR *name, DWORD pi
     }
 }
 
+/* One call's service stops. Services that did not stop within their wait are remembered, so
+ * that no service costs its timeout twice: a stuck dependent reached again (from the next
+ * listed service, or around a dependency cycle) fails at once. */
+struct stop_walk {
+    struct rm_shutdown *s;
+    SC_HANDLE scm;
+    struct rm_service_name *stuck;
+    uint32_t nstuck, cap;
+};
+
+static int is_stuck(const struct stop_walk *w, const WCHAR *name)
+{
+    size_t n = wcslen(name);
+    for (uint32_t i = 0; i < w->nstuck; i++)
+        if (rm_text_equal((const uint16_t *)w->stuck[i].name, wcslen(w->stuck[i].name), (const uint16_t *)name, n))
+            return 1;
+    return 0;
+}
+
+/* Out of memory only costs the saving: the service may be waited for again. */
+static void remember_stuck(struct stop_walk *w, const WCHAR *name)
+{
+    if (w->nstuck == w->cap) {
+        uint32_t cap = w->cap ? w->cap * 2 : 4;
+        struct rm_service_name *more = rm_sys.alloc(cap * sizeof *more);
+        if (!more)
+            return;
+        if (w->nstuck)
+            memcpy(more, w->stuck, w->nstuck * sizeof *more);
+        rm_sys.free(w->stuck);
+        w->stuck = more;
+        w->cap = cap;
+    }
+    lstrcpynW(w->stuck[w->nstuck++].name, name, (int)(sizeof w->stuck[0].name / sizeof(WCHAR)));
+}
+
+/* Asks the service to stop and waits, bounded, for it to be STOPPED. A refused request (a
+ * dependent still runs, no right to stop it) is not waited for: nothing will change. */
+static BOOL stop_and_wait(struct stop_walk *w, SC_HANDLE svc)
+{
+    SERVICE_STATUS st;
+    if (!rm_sys.ControlService(svc, SERVICE_CONTROL_STOP, &st)) {
+        DWORD err = GetLastError();
+        /* A stop already under way is worth its wait; a service that stopped meanwhile is done. */
+        if (err != ERROR_SERVICE_CANNOT_ACCEPT_CTRL && err != ERROR_SERVICE_NOT_ACTIVE) {
+            rm_trace("shutdown: the SCM refused to stop it (%lu)", err);
+            return FALSE;
+        }
+    }
+    return rm_service_wait(svc, SERVICE_STOPPED, GetTickCount64() + w->s->service_timeout, w->s->cancel);
+}
+
 /* Stops one service by name after its running dependents; depth bounds a cyclic SCM answer.
  * `pinned` is the listed target's process (NULL for a dependent): a forced call terminates only
  * through it, and only when the service still runs in that very process. */
 /* NOLINTNEXTLINE(misc-no-recursion): at most 8 deep (depth < 8) */
-static BOOL stop_service(struct rm_shutdown *s, SC_HANDLE scm, const WCHAR *name, int depth, const struct rm_target *pinned)
+static BOOL stop_service(struct stop_walk *w, const WCHAR *name, int depth, const struct rm_target *pinned)
 {
-    SC_HANDLE svc = rm_sys.OpenServiceW(scm, name, SERVICE_STOP | SERVICE_QUERY_STATUS | SERVICE_ENUMERATE_DEPENDENTS);
+    struct rm_shutdown *s = w->s;
+    SC_HANDLE svc = rm_sys.OpenServiceW(w->scm, name, SERVICE_STOP | SERVICE_QUERY_STATUS | SERVICE_ENUMERATE_DEPENDENTS);
     if (!svc)
         return FALSE;
     BOOL ok = TRUE;
-    if (depth < 8) {
+    int stuck = is_stuck(w, name);
+    if (depth < 8 && !stuck) {
         struct rm_service_name *deps;
         DWORD count;
-        if (rm_service_dependents(scm, svc, name, &deps, &count) == ERROR_SUCCESS)
+        if (rm_service_dependents(w->scm, svc, name, &deps, &count) == ERROR_SUCCESS)
             for (DWORD i = 0; i < count; i++)
-                ok &= stop_service(s, scm, deps[i].name, depth + 1, NULL);
+                ok &= stop_service(w, deps[i].name, depth + 1, NULL);
         rm_sys.free(deps);
     }
+    stuck = stuck || is_stuck(w, name); /* its dependents may have led back to it */
     DWORD pid = 0;
     if (rm_service_state(svc, &pid) != SERVICE_STOPPED) {
-        rm_trace("shutdown: stopping service %ls (pid %lu)", name, pid);
-        SERVICE_STATUS st;
-        rm_sys.ControlService(svc, SERVICE_CONTROL_STOP, &st);
-        ULONGLONG deadline = GetTickCount64() + s->service_timeout;
-        if (rm_service_wait(svc, SERVICE_STOPPED, deadline, s->cancel)) {
+        rm_trace("shutdown: stopping service %ls (pid %lu)%s", name, pid, stuck ? ": it did not stop before" : "");
+        if (!stuck && stop_and_wait(w, svc)) {
             if (!pinned)
                 note_also_stopped(s, name, pid);
         } else {
             ok = FALSE;
+            if (!stuck)
+                remember_stuck(w, name);
             if ((s->flags & RmForceShutdown) && !rm_cancelled(s->cancel) && pinned && pinned->process &&
                 pid == pinned->info.Process.dwProcessId)
                 ok = rm_terminate(pinned->process);
@@ -97,20 +152,23 @@ static BOOL stop_service(struct rm_shutdown *s, SC_HANDLE scm, const WCHAR *name
 DWORD rm_shutdown_services(struct rm_shutdown *s, struct rm_target **t, uint32_t n)
 {
     SC_HANDLE scm = n ? rm_sys.OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT | SC_MANAGER_ENUMERATE_SERVICE) : NULL;
+    struct stop_walk w = {s, scm, NULL, 0, 0};
     for (uint32_t i = 0; i < n; i++) {
         struct rm_target *x = t[i];
         if (rm_cancelled(s->cancel)) {
+            rm_sys.free(w.stuck);
             if (scm)
                 rm_sys.CloseServiceHandle(scm);
             return ERROR_CANCELLED;
         }
-        if (scm && stop_service(s, scm, x->info.strServiceShortName, 0, x))
+        if (scm && stop_service(&w, x->info.strServiceShortName, 0, x))
             x->status = (x->status & ~(uint32_t)RmStatusRunning) | RmStatusStopped;
         else
             x->status |= RmStatusErrorOnStop;
         s->progress.done++;
         rm_progress_report(&s->progress);
     }
+    rm_sys.free(w.stuck);
     if (scm)
         rm_sys.CloseServiceHandle(scm);
     return ERROR_SUCCESS;
