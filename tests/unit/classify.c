@@ -10,6 +10,8 @@
 
 #include "unit.h"
 
+#include "handles.h"
+
 #include <restartmanager.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -715,6 +717,7 @@ static int setup(void **state)
     holders.count = 0;
     SetEnvironmentVariableW(RM_RESTART_FALLBACK_ENV, NULL);
     install_fakes();
+    rm_test_handles_mark();
     return 0;
 }
 
@@ -723,7 +726,7 @@ static int teardown(void **state)
     (void)state;
     rm_sys_reset();
     SetEnvironmentVariableW(RM_RESTART_FALLBACK_ENV, NULL);
-    return 0;
+    return rm_test_handles_unchanged(); /* fails a test that leaked handles */
 }
 
 /* ---- holders that went away ------------------------------------------------------------------- */

@@ -9,6 +9,8 @@
 
 #include "unit.h"
 
+#include "handles.h"
+
 #include <stdio.h>
 
 #include "detect/detect.h"
@@ -47,17 +49,20 @@ static int setup(void **state)
     memset(&regs, 0, sizeof regs);
     regs.files = texts;
     regs.nfiles = 2;
+    rm_test_handles_mark();
     return 0;
 }
 
+/* Fails a test that leaked handles. */
 static int teardown(void **state)
 {
     (void)state;
     rm_sys_reset();
+    int leaked = rm_test_handles_unchanged();
     DeleteFileW(file_a);
     DeleteFileW(file_b);
     RemoveDirectoryW(dir);
-    return 0;
+    return leaked;
 }
 
 static HANDLE hold(const WCHAR *path)

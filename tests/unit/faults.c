@@ -3,11 +3,14 @@
  * lock that never comes free, sections that cannot be created, allocations that fail, a dead
  * or replaced owner, a corrupted section, a 32-bit caller on 64-bit Windows.
  *
- * Each test uses a private store (rm_store_prefix), so corrupting it harms nobody else.
+ * Each test uses a private store (rm_store_prefix), so corrupting it harms nobody else, and
+ * must end with as many handles open as it started with.
  */
 #include <windows.h>
 
 #include "unit.h"
+
+#include "handles.h"
 
 #include <restartmanager.h>
 #include <stdio.h>
@@ -27,15 +30,17 @@ static int setup(void **state)
     rm_session_reset_process_state();
     _snwprintf(prefix, 64, L"rstrtmgr-unit-%lu-%d", GetCurrentProcessId(), n++);
     rm_store_prefix = prefix;
+    rm_test_handles_mark();
     return 0;
 }
 
+/* Fails the test (a teardown's non-zero result) when it leaked handles. */
 static int teardown(void **state)
 {
     (void)state;
     rm_sys_reset();
     rm_session_reset_process_state();
-    return 0;
+    return rm_test_handles_unchanged();
 }
 
 static DWORD start(void)
@@ -125,6 +130,39 @@ static void data_section_failure_leaks_no_slot(void **state)
     assert_int_equal(RmStartSession(&h, 0, key), ERROR_MAX_SESSIONS_REACHED);
     for (unsigned i = 0; i < RM_MAX_SESSIONS; i++)
         assert_int_equal(RmEndSession(hs[i]), ERROR_SUCCESS);
+}
+
+static LPVOID WINAPI no_commit(LPVOID at, SIZE_T size, DWORD type, DWORD protect)
+{
+    (void)at, (void)size, (void)type, (void)protect;
+    SetLastError(ERROR_COMMITMENT_LIMIT);
+    return NULL;
+}
+
+/* The session's data section is reserved, then committed as it fills (and as each view of it
+ * is read): while it cannot be, calls report ERROR_OUTOFMEMORY, a registration leaves nothing
+ * half-written, and the session works again once memory is there. */
+static void data_section_that_cannot_grow(void **state)
+{
+    (void)state;
+    DWORD h = start();
+    enum { N = 400 }; /* about 400 × 250 bytes: beyond the first commit step */
+    static WCHAR names[N][120];
+    LPCWSTR files[N];
+    for (int i = 0; i < N; i++) {
+        _snwprintf(names[i], 120, L"C:\\grow\\%04d-padding-padding-padding-padding-padding-padding-padding.dat", i);
+        files[i] = names[i];
+    }
+    assert_int_equal(RmRegisterResources(h, 1, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
+    rm_sys.VirtualAlloc = no_commit;
+    assert_int_equal(RmRegisterResources(h, N, files, 0, NULL, 0, NULL), ERROR_OUTOFMEMORY);
+    uint32_t c[3];
+    assert_int_equal(rm_session_counts(h, c), ERROR_OUTOFMEMORY);
+    rm_sys_reset();
+    counts_of(h, 1, 0, 0);
+    assert_int_equal(RmRegisterResources(h, N, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
+    counts_of(h, N, 0, 0);
+    assert_int_equal(RmEndSession(h), ERROR_SUCCESS);
 }
 
 static BOOL no_random(void *buf, ULONG len)
@@ -402,6 +440,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(lock_timeout_is_sem_timeout_and_recovers, setup, teardown),
         cmocka_unit_test_setup_teardown(store_that_cannot_be_created, setup, teardown),
         cmocka_unit_test_setup_teardown(data_section_failure_leaks_no_slot, setup, teardown),
+        cmocka_unit_test_setup_teardown(data_section_that_cannot_grow, setup, teardown),
         cmocka_unit_test_setup_teardown(no_randomness_no_session, setup, teardown),
         cmocka_unit_test_setup_teardown(allocation_failures_are_all_or_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(dead_and_replaced_owners_are_reclaimed, setup, teardown),
