@@ -37,6 +37,8 @@
 
 #include <restartmanager.h>
 
+#include "detect/handle_table.h"
+
 #define DEFAULT_PROCS 20u
 #define DEFAULT_PER_PROC 100u
 #define DEFAULT_REPS 7u
@@ -47,27 +49,6 @@
 
 static const unsigned file_counts[] = {100, 10000};
 #define NCOUNTS (sizeof file_counts / sizeof file_counts[0])
-
-#define SYSTEM_EXTENDED_HANDLE_INFORMATION 64
-#define STATUS_INFO_LENGTH_MISMATCH_ ((NTSTATUS)0xC0000004L)
-
-/* SYSTEM_HANDLE_TABLE_ENTRY_INFO_EX and its table, which MinGW-w64's headers lack. */
-struct handle_entry {
-    PVOID object;
-    ULONG_PTR pid;
-    ULONG_PTR value;
-    ULONG access;
-    USHORT backtrace;
-    USHORT type;
-    ULONG attributes;
-    ULONG reserved;
-};
-
-struct handle_table {
-    ULONG_PTR count;
-    ULONG_PTR reserved;
-    struct handle_entry entries[1];
-};
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)

@@ -14,12 +14,11 @@
 #include "session/layout.h"
 #include "session/regindex.h"
 #include "sys/sys.h"
+#include "handle_table.h"
 #include "walker.h"
 #include "worker.h"
 
-#define STATUS_INFO_LENGTH_MISMATCH_ ((NTSTATUS)0xC0000004L)
 #define STATUS_BUFFER_OVERFLOW_ ((NTSTATUS)0x80000005L)
-#define SYSTEM_EXTENDED_HANDLE_INFORMATION 64
 #define FILE_PROCESS_IDS_USING_FILE_INFORMATION 47
 
 /* Registered files up to this many are asked about one by one where the kernel can say who
@@ -78,23 +77,6 @@ static BOOL start_time(HANDLE process, FILETIME *t)
 }
 
 /* ---- the system handle table ---------------------------------------------------------------- */
-
-struct handle_entry { /* SYSTEM_HANDLE_TABLE_ENTRY_INFO_EX */
-    PVOID object;
-    ULONG_PTR pid;
-    ULONG_PTR value;
-    ULONG access;
-    USHORT backtrace;
-    USHORT type;
-    ULONG attributes;
-    ULONG reserved;
-};
-
-struct handle_table {
-    ULONG_PTR count;
-    ULONG_PTR reserved;
-    struct handle_entry entries[1];
-};
 
 /* One snapshot; the table's size changes between calls, so grow and retry a bounded number of
  * times ("wrong return length" answers included). */

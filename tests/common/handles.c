@@ -9,24 +9,7 @@
 #include <stdlib.h>
 #include <winternl.h>
 
-#define SYSTEM_EXTENDED_HANDLE_INFORMATION 64
-
-struct handle_entry {
-    PVOID object;
-    ULONG_PTR pid;
-    ULONG_PTR value;
-    ULONG access;
-    USHORT backtrace;
-    USHORT type;
-    ULONG attributes;
-    ULONG reserved;
-};
-
-struct handle_table {
-    ULONG_PTR count;
-    ULONG_PTR reserved;
-    struct handle_entry e[1];
-};
+#include "detect/handle_table.h"
 
 DWORD rm_test_handle_count(void)
 {
@@ -43,12 +26,12 @@ DWORD rm_test_handle_count(void)
         if (st >= 0) {
             ULONG_PTR self = GetCurrentProcessId();
             for (ULONG_PTR i = 0; i < t->count; i++)
-                n += t->e[i].pid == self;
+                n += t->entries[i].pid == self;
             free(t);
             return n;
         }
         free(t);
-        if (st != (NTSTATUS)0xC0000004L) /* anything but "a larger buffer, please" */
+        if (st != STATUS_INFO_LENGTH_MISMATCH_) /* anything but "a larger buffer, please" */
             break;
     }
     return (DWORD)-1;
