@@ -620,9 +620,25 @@ static void expect_service(const struct listing *l, const WCHAR *service, const 
     }
 }
 
+/* The scene's one listed entry: rmfakesvc in its process. */
+static void list_only_the_service(struct listing *l)
+{
+    list_now(l);
+    assert_int_equal(l->n, 1);
+    expect_service(l, SVC_NAME, SVC_DISPLAY, sc.svc);
+}
+
 static DWORD status_of_entry(const struct listing *l, const WCHAR *service, HANDLE process)
 {
     return entry_of(l, service, process)->AppStatus;
+}
+
+/* rmfakesvc's status in a fresh list. */
+static DWORD service_status_now(void)
+{
+    struct listing l;
+    list_now(&l);
+    return status_of_entry(&l, SVC_NAME, sc.svc);
 }
 
 static DWORD shutdown_timed(ULONG flags)
@@ -700,15 +716,12 @@ static void stop_completes(void **state)
     struct listing l;
     scene_begin(SHORT_TIMEOUT, DEPS_NONE, 0);
     fake.svc[SVC].stops_ok = 1;
-    list_now(&l);
-    assert_int_equal(l.n, 1);
-    expect_service(&l, SVC_NAME, SVC_DISPLAY, sc.svc);
+    list_only_the_service(&l);
     assert_int_equal(shutdown_timed(0), ERROR_SUCCESS);
     assert_int_equal(fake.nstops, 1);
     assert_int_equal(fake.stops[0], SVC);
     expect_no_termination();
-    list_now(&l);
-    assert_int_equal(status_of_entry(&l, SVC_NAME, sc.svc), RmStatusStopped);
+    assert_int_equal(service_status_now(), RmStatusStopped);
     scene_end();
 }
 
@@ -717,9 +730,7 @@ static void stuck_not_forced(void **state)
     (void)state;
     struct listing l;
     scene_begin(SHORT_TIMEOUT, DEPS_NONE, 0);
-    list_now(&l);
-    assert_int_equal(l.n, 1);
-    expect_service(&l, SVC_NAME, SVC_DISPLAY, sc.svc);
+    list_only_the_service(&l);
     assert_int_equal(shutdown_timed(0), ERROR_FAIL_SHUTDOWN);
     assert_int_equal(fake.nstops, 1);
     assert_int_equal(fake.stops[0], SVC);
@@ -727,8 +738,7 @@ static void stuck_not_forced(void **state)
     /* Not forced: the process that would not stop is left alone. */
     assert_true(alive(sc.svc));
     expect_no_termination();
-    list_now(&l);
-    DWORD status = status_of_entry(&l, SVC_NAME, sc.svc);
+    DWORD status = service_status_now();
     assert_true(status & RmStatusErrorOnStop);
     assert_false(status & RmStatusStopped);
     scene_end();
@@ -739,8 +749,7 @@ static void stuck_forced(void **state)
     (void)state;
     struct listing l;
     scene_begin(SHORT_TIMEOUT, DEPS_NONE, 0);
-    list_now(&l);
-    expect_service(&l, SVC_NAME, SVC_DISPLAY, sc.svc);
+    list_only_the_service(&l);
     /* README: RmForceShutdown terminates whatever has not exited within its timeout; the
      * service is then stopped, so nothing failed. */
     assert_int_equal(shutdown_timed(RmForceShutdown), ERROR_SUCCESS);
@@ -748,8 +757,7 @@ static void stuck_forced(void **state)
     assert_int_equal(fake.nterminated, 1);
     assert_int_equal(fake.terminated[0], GetProcessId(sc.svc));
     assert_int_equal(WaitForSingleObject(sc.svc, 10000), WAIT_OBJECT_0);
-    list_now(&l);
-    assert_int_equal(status_of_entry(&l, SVC_NAME, sc.svc), RmStatusStopped);
+    assert_int_equal(service_status_now(), RmStatusStopped);
     scene_end();
 }
 
@@ -762,9 +770,7 @@ static void pid_changes_forced(void **state)
     struct listing l;
     scene_begin(SHORT_TIMEOUT, DEPS_NONE, 1);
     fake.svc[SVC].pid_at_stop = GetProcessId(sc.other);
-    list_now(&l);
-    assert_int_equal(l.n, 1);
-    expect_service(&l, SVC_NAME, SVC_DISPLAY, sc.svc);
+    list_only_the_service(&l);
     assert_int_equal(shutdown_timed(RmForceShutdown), ERROR_FAIL_SHUTDOWN);
     assert_true(fake.svc[SVC].opened_to_stop); /* the switch did happen, and only at stop time */
     assert_int_equal(fake.nstops, 1);
@@ -872,8 +878,7 @@ static void cancel_while_waiting(void **state)
     static struct cancel_call call;
     struct listing l;
     scene_begin(L"60000", DEPS_NONE, 0);
-    list_now(&l);
-    expect_service(&l, SVC_NAME, SVC_DISPLAY, sc.svc);
+    list_only_the_service(&l);
     call.h = sc.h;
     call.wait = call.rc = 0xffffffffu;
     canceller = CreateThread(NULL, 0, cancel_on_stop, &call, 0, NULL);
