@@ -16,12 +16,9 @@ const WCHAR *ch_tag;
 int ch_argc;
 WCHAR **ch_argv;
 
-static DWORD sessions[256];
-static int nsessions;
-static HANDLE children[64];
-static int nchildren;
-static WCHAR dirs[8][MAX_PATH];
-static int ndirs;
+static struct rm_test_ids sessions;
+static struct rm_test_procs children;
+static struct rm_test_dirs dirs;
 static WCHAR services[4][64];
 static int nservices;
 static int timeout_saved, timeout_had;
@@ -38,31 +35,17 @@ const WCHAR *ch_arg(int i)
 
 DWORD ch_expect_rc_(DWORD expected, DWORD got, const char *call, const char *file, int line)
 {
-    DWORD last = GetLastError();
-    if (last != CH_LAST_ERROR) {
-        print_error("%s changed the caller's last error: 0x%08lx\n", call, last);
-        _fail(file, line);
-    }
-    if (got != expected) {
-        print_error("%s returned %lu, expected %lu\n", call, got, expected);
-        _fail(file, line);
-    }
-    return got;
+    return rm_test_expect_rc_(expected, got, call, file, line);
 }
 
 void ch_track(DWORD handle)
 {
-    if (nsessions < 256)
-        sessions[nsessions++] = handle;
+    rm_test_ids_add(&sessions, handle);
 }
 
 void ch_forget(DWORD handle)
 {
-    for (int i = 0; i < nsessions; i++)
-        if (sessions[i] == handle) {
-            sessions[i] = sessions[--nsessions];
-            return;
-        }
+    rm_test_ids_forget(&sessions, handle);
 }
 
 DWORD ch_start_(WCHAR key[CCH_RM_SESSION_KEY + 1], const char *file, int line)
@@ -74,72 +57,18 @@ DWORD ch_start_(WCHAR key[CCH_RM_SESSION_KEY + 1], const char *file, int line)
     return h;
 }
 
-static void remember_child(HANDLE p)
-{
-    if (nchildren < 64)
-        children[nchildren++] = p;
-}
-
-static void forget_child(HANDLE p)
-{
-    for (int i = 0; i < nchildren; i++)
-        if (children[i] == p) {
-            children[i] = children[--nchildren];
-            break;
-        }
-    CloseHandle(p);
-}
-
-static HANDLE create(const WCHAR *exe, WCHAR *cmd, const char *file, int line)
-{
-    STARTUPINFOW si;
-    PROCESS_INFORMATION pi;
-    /* Reports of children go where ours go, so ctest shows them. */
-    memset(&si, 0, sizeof si);
-    si.cb = sizeof si;
-    si.dwFlags = STARTF_USESTDHANDLES;
-    si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
-    si.hStdOutput = GetStdHandle(STD_OUTPUT_HANDLE);
-    si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
-    if (!CreateProcessW(exe, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi)) {
-        print_error("CreateProcessW(%ls) failed: %lu\n", cmd, GetLastError());
-        _fail(file, line);
-    }
-    CloseHandle(pi.hThread);
-    remember_child(pi.hProcess);
-    return pi.hProcess;
-}
-
 HANDLE ch_spawn_(const WCHAR *role, const char *file, int line, const WCHAR *fmt, ...)
 {
-    static WCHAR exe[MAX_PATH], args[8192], cmd[16384];
     va_list ap;
-    GetModuleFileNameW(NULL, exe, MAX_PATH);
     va_start(ap, fmt);
-    _vsnwprintf(args, 8192, fmt, ap);
+    HANDLE p = rm_test_vspawn_(&children, role, ch_tag, NULL, file, line, fmt, ap);
     va_end(ap);
-    args[8191] = 0;
-    _snwprintf(cmd, 16384, L"\"%ls\" --child %ls %ls %ls", exe, role, ch_tag, args);
-    cmd[16383] = 0;
-    return create(exe, cmd, file, line);
+    return p;
 }
 
 void ch_expect_exit_(HANDLE child, DWORD code, DWORD timeout_ms, const char *file, int line)
 {
-    DWORD got = 0xffffffffu;
-    if (WaitForSingleObject(child, timeout_ms) != WAIT_OBJECT_0) {
-        TerminateProcess(child, 0xdead);
-        WaitForSingleObject(child, 10000);
-        forget_child(child);
-        print_error("child did not finish within %lu ms and was killed\n", timeout_ms);
-        _fail(file, line);
-    }
-    GetExitCodeProcess(child, &got);
-    forget_child(child);
-    if (got != code) {
-        print_error("child exited with %lu (0x%08lx), expected %lu\n", got, got, code);
-        _fail(file, line);
-    }
+    rm_test_expect_exit_(&children, child, code, timeout_ms, file, line);
 }
 
 void ch_event_name(const WCHAR *name, WCHAR out[128])
@@ -152,55 +81,31 @@ HANDLE ch_event(const WCHAR *name)
 {
     WCHAR full[128];
     ch_event_name(name, full);
-    HANDLE ev = CreateEventW(NULL, TRUE, FALSE, full);
-    assert_non_null(ev);
-    return ev;
+    return rm_test_event(full);
 }
 
 void ch_wait_event_(HANDLE ev, HANDLE proc, DWORD timeout_ms, const char *file, int line)
 {
-    HANDLE both[2] = {ev, proc};
-    DWORD w = WaitForMultipleObjects(proc ? 2 : 1, both, FALSE, timeout_ms);
-    if (w == WAIT_OBJECT_0)
-        return;
-    if (w == WAIT_OBJECT_0 + 1) {
-        DWORD code = 0;
-        GetExitCodeProcess(proc, &code);
-        print_error("process exited (%lu) before signalling\n", code);
-    } else
-        print_error("no signal within %lu ms\n", timeout_ms);
-    _fail(file, line);
+    rm_test_wait_event_(ev, proc, timeout_ms, file, line);
 }
 
 void ch_helper_path(const WCHAR *exe, WCHAR out[MAX_PATH])
 {
-    WCHAR self[MAX_PATH];
-    DWORD n = GetModuleFileNameW(NULL, self, MAX_PATH);
-    while (n && self[n - 1] != L'\\')
-        n--;
-    self[n] = 0;
-    _snwprintf(out, MAX_PATH, L"%ls%ls", self, exe);
-    out[MAX_PATH - 1] = 0;
+    rm_test_helper_path(exe, out);
 }
 
 HANDLE ch_launch_(const WCHAR *exe, HANDLE *ready, const char *file, int line, const WCHAR *fmt, ...)
 {
-    static WCHAR args[4096], cmd[8192];
     static unsigned launched;
     WCHAR leaf[32], name[128];
     va_list ap;
-    va_start(ap, fmt);
-    _vsnwprintf(args, 4096, fmt, ap);
-    va_end(ap);
-    args[4095] = 0;
     _snwprintf(leaf, 32, L"app%u", ++launched);
     leaf[31] = 0;
     HANDLE ev = ch_event(leaf);
     ch_event_name(leaf, name);
-    _snwprintf(cmd, 8192, L"\"%ls\" %ls --ready %ls", exe, args, name);
-    cmd[8191] = 0;
-    HANDLE p = create(exe, cmd, file, line);
-    ch_wait_event_(ev, p, 30000, file, line);
+    va_start(ap, fmt);
+    HANDLE p = rm_test_vlaunch_(&children, exe, NULL, 0, TRUE, ev, name, file, line, fmt, ap);
+    va_end(ap);
     ResetEvent(ev);
     if (ready)
         *ready = ev;
@@ -216,23 +121,12 @@ BOOL ch_alive(HANDLE process)
 
 void ch_make_dir(const WCHAR *leaf, WCHAR out[MAX_PATH])
 {
-    WCHAR tmp[MAX_PATH];
-    GetTempPathW(MAX_PATH, tmp);
-    size_t n = wcslen(tmp);
-    if (n && tmp[n - 1] == L'\\')
-        tmp[n - 1] = 0;
-    _snwprintf(out, MAX_PATH, L"%ls\\%ls-%ls", tmp, ch_tag, leaf);
-    out[MAX_PATH - 1] = 0;
-    CreateDirectoryW(out, NULL);
-    assert_int_not_equal(GetFileAttributesW(out), INVALID_FILE_ATTRIBUTES);
-    if (ndirs < 8)
-        wcscpy(dirs[ndirs++], out);
+    rm_test_make_dir(&dirs, ch_tag, leaf, out);
 }
 
 void ch_path(WCHAR out[MAX_PATH], const WCHAR *dir, const WCHAR *leaf)
 {
-    _snwprintf(out, MAX_PATH, L"%ls\\%ls", dir, leaf);
-    out[MAX_PATH - 1] = 0;
+    rm_test_path(out, dir, leaf);
 }
 
 #define DESKTOP_KEY L"Control Panel\\Desktop"
@@ -337,14 +231,8 @@ static void remove_service(const WCHAR *name)
             ControlService(s, SERVICE_CONTROL_STOP, &st);
         for (int i = 0; i < 100 && ch_service_state(name, NULL) != SERVICE_STOPPED; i++)
             Sleep(50); /* the service manager has no event to wait on here */
-        if (ch_service_state(name, &pid) != SERVICE_STOPPED && pid) {
-            HANDLE p = OpenProcess(PROCESS_TERMINATE | SYNCHRONIZE, FALSE, pid);
-            if (p) {
-                TerminateProcess(p, 0xdead);
-                WaitForSingleObject(p, 5000);
-                CloseHandle(p);
-            }
-        }
+        if (ch_service_state(name, &pid) != SERVICE_STOPPED && pid)
+            rm_test_kill_pid(pid);
         DeleteService(s);
         CloseServiceHandle(s);
     }
@@ -385,27 +273,6 @@ void ch_dump(const struct ch_list *l)
                       l->e[i].bRestartable, l->e[i].strAppName, l->e[i].strServiceShortName);
 }
 
-/* Test directories hold only files. */
-static void remove_dir(const WCHAR *dir)
-{
-    WCHAR pattern[MAX_PATH + 4], path[2 * MAX_PATH];
-    WIN32_FIND_DATAW fd;
-    _snwprintf(pattern, MAX_PATH + 4, L"%ls\\*", dir);
-    pattern[MAX_PATH + 3] = 0;
-    HANDLE f = FindFirstFileW(pattern, &fd);
-    if (f != INVALID_HANDLE_VALUE) {
-        do {
-            if (!(fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)) {
-                _snwprintf(path, 2 * MAX_PATH, L"%ls\\%ls", dir, fd.cFileName);
-                path[2 * MAX_PATH - 1] = 0;
-                DeleteFileW(path);
-            }
-        } while (FindNextFileW(f, &fd));
-        FindClose(f);
-    }
-    RemoveDirectoryW(dir);
-}
-
 /* Copies RmRestart started are our children too, but not in our list: find them by parent. */
 static void kill_own_descendants(void)
 {
@@ -420,12 +287,7 @@ static void kill_own_descendants(void)
             continue;
         if (_wcsicmp(pe.szExeFile, L"rmapp.exe") && _wcsicmp(pe.szExeFile, L"rmappw.exe"))
             continue; /* only what we start; never the console host or anything else */
-        HANDLE p = OpenProcess(PROCESS_TERMINATE | SYNCHRONIZE, FALSE, pe.th32ProcessID);
-        if (p) {
-            TerminateProcess(p, 0xdead);
-            WaitForSingleObject(p, 10000);
-            CloseHandle(p);
-        }
+        rm_test_kill_pid(pe.th32ProcessID);
     }
     CloseHandle(snap);
 }
@@ -433,33 +295,22 @@ static void kill_own_descendants(void)
 int ch_teardown(void **state)
 {
     (void)state;
-    while (nsessions > 0)
-        RmEndSession(sessions[--nsessions]);
-    while (nchildren > 0) {
-        HANDLE c = children[--nchildren];
-        TerminateProcess(c, 0xdead);
-        WaitForSingleObject(c, 10000);
-        CloseHandle(c);
-    }
+    while (sessions.n > 0)
+        RmEndSession(sessions.id[--sessions.n]);
+    rm_test_procs_kill(&children);
     kill_own_descendants();
     while (nservices > 0)
         remove_service(services[--nservices]);
-    while (ndirs > 0)
-        remove_dir(dirs[--ndirs]);
+    rm_test_remove_dirs(&dirs);
     restore_timeout();
     return 0;
 }
 
 static int run_child(const WCHAR *role)
 {
-    static char name[128];
-    for (const struct ch_role *r = ch_roles; r->name; r++) {
-        if (wcscmp(r->name, role) != 0)
-            continue;
-        snprintf(name, sizeof name, "%s child %ls", ch_program, role);
-        struct CMUnitTest one[1] = {{name, r->fn, NULL, ch_teardown, NULL}};
-        return _cmocka_run_group_tests(name, one, 1, NULL, NULL);
-    }
+    for (const struct ch_role *r = ch_roles; r->name; r++)
+        if (wcscmp(r->name, role) == 0)
+            return rm_test_run_role(ch_program, role, r->fn, ch_teardown);
     fprintf(stderr, "%s: no child role %ls\n", ch_program, role);
     return 2;
 }
@@ -467,10 +318,7 @@ static int run_child(const WCHAR *role)
 int wmain(int argc, WCHAR **argv)
 {
     static WCHAR tag[96];
-    SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
-    setvbuf(stdout, NULL, _IONBF, 0);
-    SetHandleInformation(GetStdHandle(STD_OUTPUT_HANDLE), HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT);
-    SetHandleInformation(GetStdHandle(STD_ERROR_HANDLE), HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT);
+    rm_test_main_init();
     if (argc >= 4 && wcscmp(argv[1], L"--child") == 0) {
         ch_tag = argv[3];
         ch_argc = argc - 4;

@@ -28,6 +28,8 @@
 
 #include <restartmanager.h>
 
+#include "proc.h"
+
 struct ch_role {
     const WCHAR *name;
     CMUnitTestFunction fn;
@@ -43,7 +45,7 @@ extern WCHAR **ch_argv;
 const WCHAR *ch_arg(int i);
 
 /* Every export must leave the caller's last-error value alone (the Wine-test idiom). */
-#define CH_LAST_ERROR 0xdeadbeefu
+#define CH_LAST_ERROR RM_TEST_LAST_ERROR
 #define CH_CALL(call) (SetLastError(CH_LAST_ERROR), (DWORD)(call))
 DWORD ch_expect_rc_(DWORD expected, DWORD got, const char *call, const char *file, int line);
 #define EXPECT_RC(expected, call) ch_expect_rc_((DWORD)(expected), CH_CALL(call), #call, __FILE__, __LINE__)

@@ -24,6 +24,8 @@
 
 #include <restartmanager.h>
 
+#include "proc.h"
+
 /* Not in the SDK header; the export exists, so callers declare it themselves. */
 DWORD WINAPI RmReserveHeap(DWORD dwReserved);
 
@@ -51,7 +53,7 @@ const WCHAR *it_arg(int i);
 /* ---- calls to the API ------------------------------------------------------------------------ */
 
 /* Wine-test idiom: every export must leave the caller's last-error value alone. */
-#define IT_LAST_ERROR 0xdeadbeefu
+#define IT_LAST_ERROR RM_TEST_LAST_ERROR
 #define IT_CALL(call) (SetLastError(IT_LAST_ERROR), (DWORD)(call))
 
 /* Checks the last error first (before anything else can touch it), then the code. */

@@ -68,8 +68,7 @@ int sd_group_teardown(void **state)
 
 void sd_path(WCHAR out[MAX_PATH], const WCHAR *dir, const WCHAR *leaf)
 {
-    _snwprintf(out, MAX_PATH, L"%ls\\%ls", dir, leaf);
-    out[MAX_PATH - 1] = 0;
+    rm_test_path(out, dir, leaf);
 }
 
 static HANDLE own_file = INVALID_HANDLE_VALUE;
@@ -107,47 +106,30 @@ RM_UNIQUE_PROCESS sd_unique(HANDLE process)
 
 /* ---- processes started here and by the DLL ------------------------------------------------------- */
 
-static HANDLE launched[64];
-static int nlaunched;
+/* Apart from it.c's children: these go before the services are stopped. */
+static struct rm_test_procs launched;
 static WCHAR watched[16][MAX_PATH];
 static int nwatched;
 
 HANDLE sd_launch_(const WCHAR *exe, const WCHAR *cwd, DWORD flags, HANDLE *ready, const char *file, int line,
                   const WCHAR *fmt, ...)
 {
-    static WCHAR args[4096], cmd[8192];
     static unsigned count;
     WCHAR leaf[32], name[256];
-    STARTUPINFOW si;
-    PROCESS_INFORMATION pi;
     va_list ap;
 
-    va_start(ap, fmt);
-    _vsnwprintf(args, 4096, fmt, ap);
-    va_end(ap);
-    args[4095] = 0;
     _snwprintf(leaf, 32, L"sd%u", ++count);
     leaf[31] = 0;
     HANDLE ev = it_event(leaf);
     it_event_name(leaf, name);
-    _snwprintf(cmd, 8192, L"\"%ls\" %ls --ready %ls", exe, args, name);
-    cmd[8191] = 0;
-    memset(&si, 0, sizeof si);
-    si.cb = sizeof si;
-    if (!CreateProcessW(exe, cmd, NULL, NULL, FALSE, flags, NULL, cwd, &si, &pi)) {
-        print_error("CreateProcessW(%ls) failed: %lu\n", cmd, GetLastError());
-        CloseHandle(ev);
-        _fail(file, line);
-    }
-    CloseHandle(pi.hThread);
-    if (nlaunched < 64)
-        launched[nlaunched++] = pi.hProcess;
-    it_wait_event_(ev, pi.hProcess, 30000, file, line);
+    va_start(ap, fmt);
+    HANDLE p = rm_test_vlaunch_(&launched, exe, cwd, flags, FALSE, ev, name, file, line, fmt, ap);
+    va_end(ap);
     if (ready)
         *ready = ev;
     else
         CloseHandle(ev);
-    return pi.hProcess;
+    return p;
 }
 
 void sd_watch_log(const WCHAR *log)
@@ -424,12 +406,7 @@ static void stop_and_delete(SC_HANDLE s)
         ControlService(s, SERVICE_CONTROL_STOP, &st);
         if (!sd_service_wait(s, SERVICE_STOPPED, 5000) && sd_service_state(s, &pid) != SERVICE_STOPPED && pid) {
             /* It would not stop: end its process, so nothing is held into the next test. */
-            HANDLE p = OpenProcess(PROCESS_TERMINATE | SYNCHRONIZE, FALSE, pid);
-            if (p) {
-                TerminateProcess(p, 0xdead);
-                WaitForSingleObject(p, 10000);
-                CloseHandle(p);
-            }
+            rm_test_kill_pid(pid);
         }
     }
     DeleteService(s);
@@ -442,12 +419,7 @@ int sd_teardown(void **state)
 {
     sd_sweep(0);
     nwatched = 0;
-    while (nlaunched > 0) {
-        HANDLE p = launched[--nlaunched];
-        TerminateProcess(p, 0xdead);
-        WaitForSingleObject(p, 10000);
-        CloseHandle(p);
-    }
+    rm_test_procs_kill(&launched);
     /* Created last, depending on what came before: stopped first. */
     while (nservices > 0)
         stop_and_delete(services[--nservices]);
