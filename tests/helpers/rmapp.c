@@ -45,6 +45,8 @@
 #include <stdlib.h>
 #include <wchar.h>
 
+#include "appcommon.h"
+
 #define MAX_ITEMS 16
 
 enum failure {
@@ -72,7 +74,6 @@ static struct {
 
 /* ---- the log ---------------------------------------------------------------------------------- */
 
-/* Opened per line, so whatever was written survives the process being killed at any moment. */
 static void log_line(const char *fmt, ...)
 {
     char line[256];
@@ -86,15 +87,7 @@ static void log_line(const char *fmt, ...)
         return;
     if (n > (int)sizeof line - 3)
         n = (int)sizeof line - 3;
-    line[n++] = '\r';
-    line[n++] = '\n';
-    HANDLE f = CreateFileW(opt.log, FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
-                           OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
-    if (f == INVALID_HANDLE_VALUE)
-        return;
-    DWORD written;
-    WriteFile(f, line, (DWORD)n, &written, NULL);
-    CloseHandle(f);
+    app_log_append(opt.log, line, n);
 }
 
 static void die(enum failure code, const char *what, const WCHAR *arg)
@@ -167,8 +160,7 @@ static void parse(int argc, WCHAR **argv)
 static void hold_files(void)
 {
     for (int i = 0; i < opt.nhold; i++)
-        if (CreateFileW(opt.hold[i], GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
-                        OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL) == INVALID_HANDLE_VALUE)
+        if (!app_hold(opt.hold[i]))
             die(FAIL_HOLD, "--hold", opt.hold[i]);
 }
 
@@ -198,14 +190,8 @@ static void map_files(void)
 
 static void signal_ready(void)
 {
-    if (!opt.ready)
-        return;
-    HANDLE ev = OpenEventW(EVENT_MODIFY_STATE, FALSE, opt.ready);
-    if (!ev)
-        ev = CreateEventW(NULL, TRUE, FALSE, opt.ready);
-    if (!ev || !SetEvent(ev))
+    if (opt.ready && !app_signal_ready(opt.ready))
         die(FAIL_READY, "--ready", opt.ready);
-    CloseHandle(ev);
 }
 
 /* ---- console -------------------------------------------------------------------------------------- */
@@ -315,14 +301,7 @@ static HANDLE service_stop;
 
 static void report(DWORD state)
 {
-    service_status.dwServiceType = SERVICE_WIN32_OWN_PROCESS;
-    service_status.dwCurrentState = state;
-    service_status.dwControlsAccepted = state == SERVICE_RUNNING ? SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN : 0;
-    service_status.dwWin32ExitCode = NO_ERROR;
-    service_status.dwWaitHint = state == SERVICE_RUNNING || state == SERVICE_STOPPED ? 0 : 30000;
-    service_status.dwCheckPoint = state == SERVICE_RUNNING || state == SERVICE_STOPPED ? 0
-                                                                                      : service_status.dwCheckPoint + 1;
-    SetServiceStatus(service_handle, &service_status);
+    app_report(service_handle, &service_status, state, SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN);
 }
 
 static DWORD WINAPI on_control(DWORD control, DWORD type, LPVOID data, LPVOID context)

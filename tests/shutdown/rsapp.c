@@ -33,6 +33,8 @@
 #include <stdlib.h>
 #include <wchar.h>
 
+#include "../helpers/appcommon.h"
+
 #define MAX_HOLD 4
 
 static struct {
@@ -42,7 +44,6 @@ static struct {
     const WCHAR *service, *ready, *log;
 } opt;
 
-/* One line per call, the file opened each time: what was written survives a kill. */
 static void log_line(const WCHAR *fmt, ...)
 {
     WCHAR wide[4096];
@@ -57,16 +58,7 @@ static void log_line(const WCHAR *fmt, ...)
     int n = WideCharToMultiByte(CP_UTF8, 0, wide, -1, line, sizeof line - 2, NULL, NULL);
     if (n <= 0)
         return;
-    n--; /* the NUL */
-    line[n++] = '\r';
-    line[n++] = '\n';
-    HANDLE f = CreateFileW(opt.log, FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
-                           OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
-    if (f == INVALID_HANDLE_VALUE)
-        return;
-    DWORD written;
-    WriteFile(f, line, (DWORD)n, &written, NULL);
-    CloseHandle(f);
+    app_log_append(opt.log, line, n - 1); /* without the NUL */
 }
 
 static void fail(int code, const WCHAR *what)
@@ -123,14 +115,8 @@ static void log_start(void)
 
 static void signal_ready(void)
 {
-    if (!opt.ready)
-        return;
-    HANDLE ev = OpenEventW(EVENT_MODIFY_STATE, FALSE, opt.ready);
-    if (!ev)
-        ev = CreateEventW(NULL, TRUE, FALSE, opt.ready);
-    if (!ev || !SetEvent(ev))
+    if (opt.ready && !app_signal_ready(opt.ready))
         fail(9, L"--ready");
-    CloseHandle(ev);
 }
 
 static BOOL WINAPI on_console_event(DWORD type)
@@ -186,14 +172,7 @@ static HANDLE service_stop;
 
 static void report(DWORD state)
 {
-    service_status.dwServiceType = SERVICE_WIN32_OWN_PROCESS;
-    service_status.dwCurrentState = state;
-    service_status.dwControlsAccepted = state == SERVICE_RUNNING ? SERVICE_ACCEPT_STOP : 0;
-    service_status.dwWin32ExitCode = NO_ERROR;
-    service_status.dwWaitHint = state == SERVICE_RUNNING || state == SERVICE_STOPPED ? 0 : 30000;
-    service_status.dwCheckPoint = state == SERVICE_RUNNING || state == SERVICE_STOPPED ? 0
-                                                                                      : service_status.dwCheckPoint + 1;
-    SetServiceStatus(service_handle, &service_status);
+    app_report(service_handle, &service_status, state, SERVICE_ACCEPT_STOP);
 }
 
 static DWORD WINAPI on_control(DWORD control, DWORD type, LPVOID data, LPVOID context)
@@ -229,8 +208,7 @@ int wmain(int argc, WCHAR **argv)
     parse(argc, argv);
     log_start();
     for (int i = 0; i < opt.nhold; i++)
-        if (CreateFileW(opt.hold[i], GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
-                        OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL) == INVALID_HANDLE_VALUE)
+        if (!app_hold(opt.hold[i]))
             fail(3, opt.hold[i]);
     if (opt.console && !SetConsoleCtrlHandler(on_console_event, TRUE))
         fail(7, L"SetConsoleCtrlHandler");
