@@ -28,7 +28,6 @@
 #include <windows.h>
 #include <winternl.h>
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +37,8 @@
 #include <restartmanager.h>
 
 #include "detect/handle_table.h"
+
+#include "common.h"
 
 #define DEFAULT_PROCS 20u
 #define DEFAULT_PER_PROC 100u
@@ -49,16 +50,6 @@
 
 static const unsigned file_counts[] = {100, 10000};
 #define NCOUNTS (sizeof file_counts / sizeof file_counts[0])
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    fflush(stdout); /* a pipe is fully buffered: show progress as it happens */
-}
 
 /* ---- the holder role ------------------------------------------------------------------------- */
 
@@ -215,31 +206,14 @@ static int start_holders(struct bench *b)
         _snwprintf(cmd, 4 * MAX_PATH, L"\"%ls\" --hold \"%ls\" %u %lu %ls", exe, dir, b->per_proc,
                    GetCurrentProcessId(), name);
         cmd[4 * MAX_PATH - 1] = 0;
-        STARTUPINFOW si;
-        memset(&si, 0, sizeof si);
-        si.cb = sizeof si;
-        if (!CreateProcessW(exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &b->holders[d])) {
-            say("error: cannot start holder %u (error %lu)\n", d, GetLastError());
+        if (!bench_start(exe, cmd, "holder", d, &b->holders[d])) {
             ok = 0;
             break;
         }
-        CloseHandle(b->holders[d].hThread);
-        b->holders[d].hThread = NULL;
         b->nholders = d + 1;
     }
-    /* Holders start in parallel; each is ready once all its files are open. */
-    DWORD start = GetTickCount();
-    for (unsigned d = 0; ok && d < b->procs; d++) {
-        HANDLE both[2] = {ready[d], b->holders[d].hProcess};
-        DWORD spent = GetTickCount() - start;
-        DWORD r = WaitForMultipleObjects(2, both, FALSE, spent < HOLDER_START_MS ? HOLDER_START_MS - spent : 0);
-        if (r != WAIT_OBJECT_0) {
-            DWORD code = 0;
-            GetExitCodeProcess(b->holders[d].hProcess, &code);
-            say("error: holder %u did not get ready (wait %lu, exit code %lu)\n", d, r, code);
-            ok = 0;
-        }
-    }
+    /* Each holder is ready once all its files are open. */
+    ok = ok && bench_wait_ready(ready, b->holders, b->procs, HOLDER_START_MS, "holder");
     for (unsigned d = 0; ready && d < b->procs; d++)
         if (ready[d])
             CloseHandle(ready[d]);
@@ -320,12 +294,6 @@ static double ms_since(const struct bench *b, const LARGE_INTEGER *t0)
     return (double)(t1.QuadPart - t0->QuadPart) * 1000.0 / (double)b->freq.QuadPart;
 }
 
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 struct spread {
     double median, min, max;
 };
@@ -335,7 +303,7 @@ static struct spread spread_of(double *v, unsigned n)
     struct spread s = {0, 0, 0};
     if (!n)
         return s;
-    qsort(v, n, sizeof *v, by_value);
+    qsort(v, n, sizeof *v, bench_by_value);
     s.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     s.min = v[0];
     s.max = v[n - 1];
@@ -669,16 +637,6 @@ static int measure(const struct bench *b, struct run *runs)
 
 /* ---- main ------------------------------------------------------------------------------------------ */
 
-static int number(const WCHAR *s, unsigned lo, unsigned hi, unsigned *out)
-{
-    WCHAR *end;
-    unsigned long v = wcstoul(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi)
-        return 0;
-    *out = (unsigned)v;
-    return 1;
-}
-
 static int usage(void)
 {
     say("usage: bench_getlist [--procs P] [--files-per-proc K] [--reps N]\n"
@@ -691,7 +649,7 @@ int wmain(int argc, WCHAR **argv)
 {
     unsigned k, pid;
     if (argc == 6 && !wcscmp(argv[1], L"--hold")) {
-        if (!number(argv[3], 1, 1000000, &k) || !number(argv[4], 1, 0xffffffffu, &pid))
+        if (!bench_number(argv[3], 1, 1000000, &k) || !bench_number(argv[4], 1, 0xffffffffu, &pid))
             return 2;
         return hold(argv[2], k, pid, argv[5]);
     }
@@ -706,7 +664,7 @@ int wmain(int argc, WCHAR **argv)
                       : !wcscmp(argv[i], L"--files-per-proc") ? &b.per_proc
                       : !wcscmp(argv[i], L"--reps")           ? &b.reps
                                                               : NULL;
-        if (!v || i + 1 >= argc || !number(argv[i + 1], 1, v == &b.per_proc ? 100000 : 1000, v))
+        if (!v || i + 1 >= argc || !bench_number(argv[i + 1], 1, v == &b.per_proc ? 100000 : 1000, v))
             return usage();
     }
     QueryPerformanceFrequency(&b.freq);

@@ -31,13 +31,14 @@
  */
 #include <windows.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 
 #include <restartmanager.h>
+
+#include "common.h"
 
 #define DEFAULT_REPS 3u
 #define DEFAULT_APP_TIMEOUT_MS 10000u
@@ -61,16 +62,6 @@ static const unsigned app_counts[] = {1, 10, 50};
 struct app_stamps {
     volatile LONGLONG query, end_session, exiting;
 };
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    fflush(stdout); /* a pipe is fully buffered: show progress as it happens */
-}
 
 /* ---- the app role ------------------------------------------------------------------------------ */
 
@@ -230,19 +221,13 @@ static double ms_since(LONGLONG from)
     return ms_between(from, now.QuadPart);
 }
 
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static double median_of(const double *v, unsigned n)
 {
     double s[16];
     if (!n)
         return 0;
     memcpy(s, v, n * sizeof *v);
-    qsort(s, n, sizeof *s, by_value);
+    qsort(s, n, sizeof *s, bench_by_value);
     return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
@@ -301,31 +286,14 @@ static int start_apps(struct bench *b, struct apps *a)
         _snwprintf(cmd, 4 * MAX_PATH, L"\"%ls\" --app \"%ls\" %u %lu %ls %ls", b->exe, a->files[i], i,
                    GetCurrentProcessId(), name[i], b->map_name);
         cmd[4 * MAX_PATH - 1] = 0;
-        STARTUPINFOW si;
-        memset(&si, 0, sizeof si);
-        si.cb = sizeof si;
-        if (!CreateProcessW(b->exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &a->pi[i])) {
-            say("error: cannot start app %u (error %lu)\n", i, GetLastError());
+        if (!bench_start(b->exe, cmd, "app", i, &a->pi[i])) {
             ok = 0;
             break;
         }
-        CloseHandle(a->pi[i].hThread);
-        a->pi[i].hThread = NULL;
         a->started = i + 1;
     }
-    /* Apps start in parallel; each is ready once its window exists. */
-    DWORD start = GetTickCount();
-    for (unsigned i = 0; ok && i < a->n; i++) {
-        HANDLE both[2] = {ready[i], a->pi[i].hProcess};
-        DWORD spent = GetTickCount() - start;
-        DWORD r = WaitForMultipleObjects(2, both, FALSE, spent < APP_START_MS ? APP_START_MS - spent : 0);
-        if (r != WAIT_OBJECT_0) {
-            DWORD code = 0;
-            GetExitCodeProcess(a->pi[i].hProcess, &code);
-            say("error: app %u did not get ready (wait %lu, exit code %lu)\n", i, r, code);
-            ok = 0;
-        }
-    }
+    /* Each app is ready once its window exists. */
+    ok = ok && bench_wait_ready(ready, a->pi, a->n, APP_START_MS, "app");
     for (unsigned i = 0; i < made; i++)
         CloseHandle(ready[i]);
     return ok;
@@ -468,16 +436,6 @@ static void report_run(const char *label, const struct result *r)
 
 /* ---- main ------------------------------------------------------------------------------------------ */
 
-static int number(const WCHAR *s, unsigned lo, unsigned hi, unsigned *out)
-{
-    WCHAR *end;
-    unsigned long v = wcstoul(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi)
-        return 0;
-    *out = (unsigned)v;
-    return 1;
-}
-
 static int usage(void)
 {
     say("usage: bench_shutdown [--reps R] [--app-timeout MS]\n"
@@ -528,7 +486,7 @@ int wmain(int argc, WCHAR **argv)
 {
     unsigned slot, pid;
     if (argc == 7 && !wcscmp(argv[1], L"--app")) {
-        if (!number(argv[3], 0, MAX_APPS - 1, &slot) || !number(argv[4], 1, 0xffffffffu, &pid))
+        if (!bench_number(argv[3], 0, MAX_APPS - 1, &slot) || !bench_number(argv[4], 1, 0xffffffffu, &pid))
             return 2;
         return app(argv[2], slot, pid, argv[5], argv[6]);
     }
@@ -536,7 +494,7 @@ int wmain(int argc, WCHAR **argv)
     unsigned reps = DEFAULT_REPS, app_timeout = DEFAULT_APP_TIMEOUT_MS;
     for (int i = 1; i < argc; i += 2) {
         unsigned *v = !wcscmp(argv[i], L"--reps") ? &reps : !wcscmp(argv[i], L"--app-timeout") ? &app_timeout : NULL;
-        if (!v || i + 1 >= argc || !number(argv[i + 1], v == &reps ? 1 : 0, v == &reps ? 15 : 3600000, v))
+        if (!v || i + 1 >= argc || !bench_number(argv[i + 1], v == &reps ? 1 : 0, v == &reps ? 15 : 3600000, v))
             return usage();
         if (v == &app_timeout && app_timeout && app_timeout < 100)
             return usage(); /* RmShutdown would ignore it and use 30 s */
