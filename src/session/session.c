@@ -439,6 +439,18 @@ static void forget_index(struct rm_local *e)
     e->parsed = (uint32_t)sizeof(struct rm_data_header);
 }
 
+/* lock_owner, with this process's index caught up with the log, for the calls that read what
+ * every process registered. On failure nothing stays locked. */
+static DWORD lock_owner_current(DWORD handle, struct rm_store **st, struct rm_local **out)
+{
+    DWORD err = lock_owner(handle, st, out);
+    if (!err && (err = catch_up(*out))) {
+        forget_index(*out);
+        unlock_entry(*out);
+    }
+    return err;
+}
+
 /* Appends records to the log (lock held, index caught up): all of them, or none. */
 static DWORD append_records(struct rm_local *e, const void *const *src, const uint32_t *sizes, int n)
 {
@@ -620,15 +632,10 @@ DWORD rm_session_snapshot(DWORD handle, struct rm_registrations *out, volatile L
     struct rm_store *st;
     struct rm_local *e;
     memset(out, 0, sizeof *out);
-    DWORD err = lock_entry(handle, &st, &e);
+    DWORD err = lock_owner_current(handle, &st, &e);
     if (err)
         return err;
-    if (!e->owner)
-        err = ERROR_SESSION_CREDENTIAL_CONFLICT;
-    if (!err && (err = catch_up(e)))
-        forget_index(e);
-    if (!err)
-        err = copy_registrations(&e->index, out);
+    err = copy_registrations(&e->index, out);
     if (!err)
         *cancel_requests = &e->cancel_requests;
     unlock_entry(e);
@@ -803,14 +810,10 @@ static DWORD change_filter(DWORD handle, const struct rm_filter_item *f, int rem
 {
     struct rm_store *st;
     struct rm_local *e;
-    DWORD err = lock_entry(handle, &st, &e);
+    DWORD err = lock_owner_current(handle, &st, &e);
     if (err)
         return err;
-    if (!e->owner)
-        err = ERROR_SESSION_CREDENTIAL_CONFLICT;
-    else if ((err = catch_up(e)))
-        forget_index(e);
-    if (!err && remove) {
+    if (remove) {
         const struct rm_index_entry *x =
             f->trigger == RmFilterTriggerProcess
                 ? rm_index_get_process(&e->filters, f->pid, f->time_lo, f->time_hi)
@@ -847,16 +850,12 @@ DWORD rm_session_filters(DWORD handle, struct rm_filter_item **items, uint32_t *
     struct rm_local *e;
     *items = NULL;
     *count = 0;
-    DWORD err = lock_entry(handle, &st, &e);
+    DWORD err = lock_owner_current(handle, &st, &e);
     if (err)
         return err;
-    if (!e->owner)
-        err = ERROR_SESSION_CREDENTIAL_CONFLICT;
-    else if ((err = catch_up(e)))
-        forget_index(e);
     struct rm_filter_item *out = NULL;
     uint32_t n = 0;
-    if (!err && e->filters.count && !(out = rm_alloc_zero(e->filters.count * sizeof *out)))
+    if (e->filters.count && !(out = rm_alloc_zero(e->filters.count * sizeof *out)))
         err = ERROR_OUTOFMEMORY;
     /* In the order they were set: pick the lowest remaining order each time (few filters). */
     uint64_t after = 0;
