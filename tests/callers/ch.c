@@ -5,6 +5,8 @@
  */
 #include "ch.h"
 
+#include "settings.h"
+
 #include <tlhelp32.h>
 
 #include <stdio.h>
@@ -21,8 +23,6 @@ static struct rm_test_procs children;
 static struct rm_test_dirs dirs;
 static WCHAR services[4][64];
 static int nservices;
-static int timeout_saved, timeout_had;
-static WCHAR timeout_old[32];
 
 const WCHAR *ch_arg(int i)
 {
@@ -129,42 +129,9 @@ void ch_path(WCHAR out[MAX_PATH], const WCHAR *dir, const WCHAR *leaf)
     rm_test_path(out, dir, leaf);
 }
 
-#define DESKTOP_KEY L"Control Panel\\Desktop"
-
 void ch_set_hung_app_timeout(DWORD ms)
 {
-    HKEY k;
-    WCHAR text[32];
-    assert_int_equal(RegCreateKeyExW(HKEY_CURRENT_USER, DESKTOP_KEY, 0, NULL, 0, KEY_ALL_ACCESS, NULL, &k, NULL), 0);
-    if (!timeout_saved) {
-        DWORD size = sizeof timeout_old - sizeof(WCHAR), type = 0;
-        memset(timeout_old, 0, sizeof timeout_old);
-        timeout_had = RegQueryValueExW(k, L"HungAppTimeout", NULL, &type, (BYTE *)timeout_old, &size) == 0 &&
-                      type == REG_SZ;
-        timeout_saved = 1;
-    }
-    _snwprintf(text, 32, L"%lu", ms);
-    text[31] = 0;
-    assert_int_equal(RegSetValueExW(k, L"HungAppTimeout", 0, REG_SZ, (const BYTE *)text,
-                                    (DWORD)((wcslen(text) + 1) * sizeof(WCHAR))),
-                     0);
-    RegCloseKey(k);
-}
-
-static void restore_timeout(void)
-{
-    HKEY k;
-    if (!timeout_saved)
-        return;
-    timeout_saved = 0;
-    if (RegOpenKeyExW(HKEY_CURRENT_USER, DESKTOP_KEY, 0, KEY_ALL_ACCESS, &k) != 0)
-        return;
-    if (timeout_had)
-        RegSetValueExW(k, L"HungAppTimeout", 0, REG_SZ, (const BYTE *)timeout_old,
-                       (DWORD)((wcslen(timeout_old) + 1) * sizeof(WCHAR)));
-    else
-        RegDeleteValueW(k, L"HungAppTimeout");
-    RegCloseKey(k);
+    assert_int_equal(rm_test_set_hung_app_timeout(ms), ERROR_SUCCESS);
 }
 
 DWORD ch_service_(const WCHAR *name, const WCHAR *cmd, HANDLE ready, const char *file, int line)
@@ -302,7 +269,7 @@ int ch_teardown(void **state)
     while (nservices > 0)
         remove_service(services[--nservices]);
     rm_test_remove_dirs(&dirs);
-    restore_timeout();
+    rm_test_restore_hung_app_timeout();
     return 0;
 }
 

@@ -5,6 +5,8 @@
  */
 #include "sd.h"
 
+#include "settings.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,11 +30,6 @@ DWORD rm_session_counts(DWORD handle, uint32_t counts[3])
 
 WCHAR sd_rmapp[MAX_PATH], sd_rmappw[MAX_PATH], sd_rsapp[MAX_PATH], sd_rsappw[MAX_PATH];
 
-#define DESKTOP_KEY L"Control Panel\\Desktop"
-#define HUNG_VALUE L"HungAppTimeout"
-
-static WCHAR saved_timeout[64];
-static BOOL had_timeout;
 
 int sd_group_setup(void **state)
 {
@@ -41,13 +38,9 @@ int sd_group_setup(void **state)
     it_helper_path(L"rmappw.exe", sd_rmappw);
     it_helper_path(L"rsapp.exe", sd_rsapp);
     it_helper_path(L"rsappw.exe", sd_rsappw);
-    DWORD size = sizeof saved_timeout;
-    had_timeout = RegGetValueW(HKEY_CURRENT_USER, DESKTOP_KEY, HUNG_VALUE, RRF_RT_REG_SZ, NULL, saved_timeout,
-                               &size) == ERROR_SUCCESS;
-    LSTATUS r = RegSetKeyValueW(HKEY_CURRENT_USER, DESKTOP_KEY, HUNG_VALUE, REG_SZ, SD_APP_TIMEOUT_TEXT,
-                                sizeof SD_APP_TIMEOUT_TEXT);
+    LSTATUS r = rm_test_set_hung_app_timeout(SD_APP_TIMEOUT_MS);
     if (r != ERROR_SUCCESS) {
-        fprintf(stderr, "setting %ls failed: %ld\n", HUNG_VALUE, r);
+        fprintf(stderr, "setting HungAppTimeout failed: %ld\n", r);
         return -1;
     }
     return 0;
@@ -56,11 +49,7 @@ int sd_group_setup(void **state)
 int sd_group_teardown(void **state)
 {
     (void)state;
-    if (had_timeout)
-        RegSetKeyValueW(HKEY_CURRENT_USER, DESKTOP_KEY, HUNG_VALUE, REG_SZ, saved_timeout,
-                        (DWORD)((wcslen(saved_timeout) + 1) * sizeof(WCHAR)));
-    else
-        RegDeleteKeyValueW(HKEY_CURRENT_USER, DESKTOP_KEY, HUNG_VALUE);
+    rm_test_restore_hung_app_timeout();
     return 0;
 }
 

@@ -22,7 +22,6 @@
 /* HungAppTimeout for the duration of a program (HKCU\Control Panel\Desktop, REG_SZ ms): the
  * time a hung or refusing app costs. Short, so a test that waits for it stays short. */
 #define SD_APP_TIMEOUT_MS 3000u
-#define SD_APP_TIMEOUT_TEXT L"3000"
 
 /* Environment switches the DLL reads in the calling process. */
 #define SD_FALLBACK_ENV L"RSTRTMGR_RESTART_FALLBACK"
