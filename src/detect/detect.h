@@ -75,6 +75,17 @@ struct rm_service_name {
 DWORD rm_service_dependents(SC_HANDLE scm, SC_HANDLE svc, const WCHAR *name, struct rm_service_name **out,
                             DWORD *count);
 
+/* A set of service short names, compared as the SCM compares them (case-insensitively); names
+ * longer than the SCM allows are kept cut to its limit. Zero-initialised is empty. */
+struct rm_name_set {
+    struct rm_service_name *names;
+    uint32_t count, cap;
+};
+int rm_name_set_has(const struct rm_name_set *set, const WCHAR *name);
+/* 1 if the name was new (and is now in the set), 0 if it was there, -1 out of memory. */
+int rm_name_set_add(struct rm_name_set *set, const WCHAR *name);
+void rm_name_set_clear(struct rm_name_set *set);
+
 /* Registered services that are running, and their running dependents (src/detect/services.c). */
 DWORD rm_detect_services(const struct rm_registrations *regs, const struct rm_cancel *cancel,
                          struct rm_holders *out);

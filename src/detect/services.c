@@ -20,41 +20,50 @@
 #define MAX_DEPTH 32u       /* far beyond any real dependency chain */
 #define ENUM_TRIES 4u       /* dependents may start between sizing and reading */
 
-struct seen_name {
-    WCHAR text[NAME_MAX_UNITS + 1];
-};
-
 struct walk {
     SC_HANDLE scm;
     const struct rm_cancel *cancel;
     struct rm_holders *out;
-    struct seen_name *seen;
-    uint32_t nseen, cap;
+    struct rm_name_set seen;
 };
 
-/* 1 if the name was new (and is now remembered), 0 if seen before, -1 out of memory. */
-static int remember(struct walk *w, const WCHAR *name)
+int rm_name_set_has(const struct rm_name_set *set, const WCHAR *name)
 {
     size_t len = wcslen(name);
-    for (uint32_t i = 0; i < w->nseen; i++)
-        if (rm_text_equal((const uint16_t *)w->seen[i].text, wcslen(w->seen[i].text), (const uint16_t *)name, len))
-            return 0;
-    if (w->nseen == w->cap) {
-        uint32_t cap = w->cap ? w->cap * 2 : 8;
-        struct seen_name *n = rm_sys.alloc(cap * sizeof *n);
+    for (uint32_t i = 0; i < set->count; i++)
+        if (rm_text_equal((const uint16_t *)set->names[i].name, wcslen(set->names[i].name), (const uint16_t *)name,
+                          len))
+            return 1;
+    return 0;
+}
+
+int rm_name_set_add(struct rm_name_set *set, const WCHAR *name)
+{
+    if (rm_name_set_has(set, name))
+        return 0;
+    if (set->count == set->cap) {
+        uint32_t cap = set->cap ? set->cap * 2 : 8;
+        struct rm_service_name *n = rm_sys.alloc(cap * sizeof *n);
         if (!n)
             return -1;
-        if (w->nseen)
-            memcpy(n, w->seen, w->nseen * sizeof *n);
-        rm_sys.free(w->seen);
-        w->seen = n;
-        w->cap = cap;
+        if (set->count)
+            memcpy(n, set->names, set->count * sizeof *n);
+        rm_sys.free(set->names);
+        set->names = n;
+        set->cap = cap;
     }
+    size_t len = wcslen(name);
     if (len > NAME_MAX_UNITS)
         len = NAME_MAX_UNITS;
-    memcpy(w->seen[w->nseen].text, name, len * sizeof(WCHAR));
-    w->seen[w->nseen++].text[len] = 0;
+    memcpy(set->names[set->count].name, name, len * sizeof(WCHAR));
+    set->names[set->count++].name[len] = 0;
     return 1;
+}
+
+void rm_name_set_clear(struct rm_name_set *set)
+{
+    rm_sys.free(set->names);
+    memset(set, 0, sizeof *set);
 }
 
 /* The creation time of a service's process; zero when it cannot be read (a protected
@@ -192,7 +201,7 @@ static DWORD visit(struct walk *w, const WCHAR *name, unsigned depth)
 {
     SERVICE_STATUS_PROCESS st;
     DWORD need = 0, err = ERROR_SUCCESS;
-    int fresh = remember(w, name);
+    int fresh = rm_name_set_add(&w->seen, name);
     if (fresh <= 0)
         return fresh < 0 ? ERROR_OUTOFMEMORY : ERROR_SUCCESS;
     SC_HANDLE svc = open_service(w->scm, name);
@@ -238,7 +247,7 @@ DWORD rm_detect_services(const struct rm_registrations *regs, const struct rm_ca
         if (n)
             err = visit(&w, name, 0);
     }
-    rm_sys.free(w.seen);
+    rm_name_set_clear(&w.seen);
     rm_sys.CloseServiceHandle(w.scm);
     return err;
 }

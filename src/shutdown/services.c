@@ -7,7 +7,6 @@
  */
 #include <string.h>
 
-#include "session/path.h"
 #include "shutdown.h"
 #include "sys/sys.h"
 
@@ -63,35 +62,8 @@ static void note_also_stopped(struct rm_shutdown *s, const WCHAR *name, DWORD pi
 struct stop_walk {
     struct rm_shutdown *s;
     SC_HANDLE scm;
-    struct rm_service_name *stuck;
-    uint32_t nstuck, cap;
+    struct rm_name_set stuck;
 };
-
-static int is_stuck(const struct stop_walk *w, const WCHAR *name)
-{
-    size_t n = wcslen(name);
-    for (uint32_t i = 0; i < w->nstuck; i++)
-        if (rm_text_equal((const uint16_t *)w->stuck[i].name, wcslen(w->stuck[i].name), (const uint16_t *)name, n))
-            return 1;
-    return 0;
-}
-
-/* Out of memory only costs the saving: the service may be waited for again. */
-static void remember_stuck(struct stop_walk *w, const WCHAR *name)
-{
-    if (w->nstuck == w->cap) {
-        uint32_t cap = w->cap ? w->cap * 2 : 4;
-        struct rm_service_name *more = rm_sys.alloc(cap * sizeof *more);
-        if (!more)
-            return;
-        if (w->nstuck)
-            memcpy(more, w->stuck, w->nstuck * sizeof *more);
-        rm_sys.free(w->stuck);
-        w->stuck = more;
-        w->cap = cap;
-    }
-    lstrcpynW(w->stuck[w->nstuck++].name, name, (int)(sizeof w->stuck[0].name / sizeof(WCHAR)));
-}
 
 /* Asks the service to stop and waits, bounded, for it to be STOPPED. A refused request (a
  * dependent still runs, no right to stop it) is not waited for: nothing will change. */
@@ -120,7 +92,7 @@ static BOOL stop_service(struct stop_walk *w, const WCHAR *name, int depth, cons
     if (!svc)
         return FALSE;
     BOOL ok = TRUE;
-    int stuck = is_stuck(w, name);
+    int stuck = rm_name_set_has(&w->stuck, name);
     if (depth < 8 && !stuck) {
         struct rm_service_name *deps;
         DWORD count;
@@ -129,7 +101,7 @@ static BOOL stop_service(struct stop_walk *w, const WCHAR *name, int depth, cons
                 ok &= stop_service(w, deps[i].name, depth + 1, NULL);
         rm_sys.free(deps);
     }
-    stuck = stuck || is_stuck(w, name); /* its dependents may have led back to it */
+    stuck = stuck || rm_name_set_has(&w->stuck, name); /* its dependents may have led back to it */
     DWORD pid = 0;
     if (rm_service_state(svc, &pid) != SERVICE_STOPPED) {
         rm_trace("shutdown: stopping service %ls (pid %lu)%s", name, pid, stuck ? ": it did not stop before" : "");
@@ -138,8 +110,9 @@ static BOOL stop_service(struct stop_walk *w, const WCHAR *name, int depth, cons
                 note_also_stopped(s, name, pid);
         } else {
             ok = FALSE;
+            /* Out of memory only costs the saving: the service may be waited for again. */
             if (!stuck)
-                remember_stuck(w, name);
+                rm_name_set_add(&w->stuck, name);
             if ((s->flags & RmForceShutdown) && !rm_cancelled(s->cancel) && pinned && pinned->process &&
                 pid == pinned->info.Process.dwProcessId)
                 ok = rm_terminate(pinned->process);
@@ -152,14 +125,13 @@ static BOOL stop_service(struct stop_walk *w, const WCHAR *name, int depth, cons
 DWORD rm_shutdown_services(struct rm_shutdown *s, struct rm_target **t, uint32_t n)
 {
     SC_HANDLE scm = n ? rm_sys.OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT | SC_MANAGER_ENUMERATE_SERVICE) : NULL;
-    struct stop_walk w = {s, scm, NULL, 0, 0};
+    struct stop_walk w = {s, scm, {NULL, 0, 0}};
+    DWORD err = ERROR_SUCCESS;
     for (uint32_t i = 0; i < n; i++) {
         struct rm_target *x = t[i];
         if (rm_cancelled(s->cancel)) {
-            rm_sys.free(w.stuck);
-            if (scm)
-                rm_sys.CloseServiceHandle(scm);
-            return ERROR_CANCELLED;
+            err = ERROR_CANCELLED;
+            break;
         }
         if (scm && stop_service(&w, x->info.strServiceShortName, 0, x))
             x->status = (x->status & ~(uint32_t)RmStatusRunning) | RmStatusStopped;
@@ -168,8 +140,8 @@ DWORD rm_shutdown_services(struct rm_shutdown *s, struct rm_target **t, uint32_t
         s->progress.done++;
         rm_progress_report(&s->progress);
     }
-    rm_sys.free(w.stuck);
+    rm_name_set_clear(&w.stuck);
     if (scm)
         rm_sys.CloseServiceHandle(scm);
-    return ERROR_SUCCESS;
+    return err;
 }
