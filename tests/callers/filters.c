@@ -16,14 +16,6 @@ static WCHAR rmappw[MAX_PATH];
 
 #define SVC L"rstrtmgr-callers-filter-svc"
 
-static RM_UNIQUE_PROCESS unique(HANDLE p)
-{
-    RM_UNIQUE_PROCESS u = {GetProcessId(p), {0, 0}};
-    FILETIME e, k, us;
-    assert_true(GetProcessTimes(p, &u.ProcessStartTime, &e, &k, &us));
-    return u;
-}
-
 static void self_exe(WCHAR out[MAX_PATH])
 {
     GetModuleFileNameW(NULL, out, MAX_PATH);
@@ -119,7 +111,7 @@ static void exactly_one_target_and_a_known_action(void **state)
     (void)state;
     WCHAR exe[MAX_PATH];
     self_exe(exe);
-    RM_UNIQUE_PROCESS me = unique(GetCurrentProcess());
+    RM_UNIQUE_PROCESS me = rm_test_unique(GetCurrentProcess());
     DWORD h = CH_START(NULL);
 
     EXPECT_RC(ERROR_BAD_ARGUMENTS, RmAddFilter(h, NULL, NULL, NULL, RmNoRestart));
@@ -156,7 +148,7 @@ static void newer_filter_replaces_older(void **state)
     struct record r[8];
     DWORD size;
     self_exe(exe);
-    RM_UNIQUE_PROCESS me = unique(GetCurrentProcess());
+    RM_UNIQUE_PROCESS me = rm_test_unique(GetCurrentProcess());
     DWORD h = CH_START(NULL);
 
     EXPECT_RC(ERROR_SUCCESS, RmAddFilter(h, exe, NULL, NULL, RmNoRestart));
@@ -207,7 +199,7 @@ static void remove_absent_is_file_not_found(void **state)
     struct record r[8] = {0};
     DWORD size;
     self_exe(exe);
-    RM_UNIQUE_PROCESS me = unique(GetCurrentProcess());
+    RM_UNIQUE_PROCESS me = rm_test_unique(GetCurrentProcess());
     DWORD h = CH_START(NULL);
 
     EXPECT_RC(ERROR_FILE_NOT_FOUND, RmRemoveFilter(h, exe, NULL, NULL));
@@ -240,7 +232,7 @@ static void filter_list_sizes_exactly(void **state)
     WCHAR exe[MAX_PATH];
     struct record r[8];
     self_exe(exe);
-    RM_UNIQUE_PROCESS me = unique(GetCurrentProcess());
+    RM_UNIQUE_PROCESS me = rm_test_unique(GetCurrentProcess());
     DWORD h = CH_START(NULL);
 
     /* Empty: success and 0, with or without a buffer. */
@@ -315,7 +307,7 @@ static void no_shutdown_keeps_app_running(void **state)
     ch_make_dir(L"noshutdown", dir);
     HANDLE kept = holder(rmappw, dir, L"kept.dat", f1, NULL);
     HANDLE gone = holder(rmappw, dir, L"gone.dat", f2, NULL);
-    RM_UNIQUE_PROCESS k = unique(kept);
+    RM_UNIQUE_PROCESS k = rm_test_unique(kept);
     DWORD h = CH_START(NULL);
     LPCWSTR files[] = {f1, f2};
     EXPECT_RC(ERROR_SUCCESS, RmRegisterResources(h, 2, files, 0, NULL, 0, NULL));
@@ -350,7 +342,7 @@ static void no_restart_stops_but_does_not_restart(void **state)
     ch_make_dir(L"norestart", dir);
     HANDLE masked = holder(rmappw, dir, L"masked.dat", f1, &ready1);
     HANDLE other = holder(rmappw, dir, L"other.dat", f2, &ready2);
-    RM_UNIQUE_PROCESS m = unique(masked);
+    RM_UNIQUE_PROCESS m = rm_test_unique(masked);
     DWORD h = CH_START(NULL);
     LPCWSTR files[] = {f1, f2};
     EXPECT_RC(ERROR_SUCCESS, RmRegisterResources(h, 2, files, 0, NULL, 0, NULL));

@@ -31,6 +31,14 @@ int rm_test_run_role(const char *program, const WCHAR *role, CMUnitTestFunction 
 
 /* ---- calls ---------------------------------------------------------------------------------- */
 
+RM_UNIQUE_PROCESS rm_test_unique(HANDLE process)
+{
+    RM_UNIQUE_PROCESS p = {GetProcessId(process), {0, 0}};
+    FILETIME exited, kernel, user;
+    assert_true(GetProcessTimes(process, &p.ProcessStartTime, &exited, &kernel, &user));
+    return p;
+}
+
 DWORD rm_test_expect_rc_(DWORD expected, DWORD got, const char *call, const char *file, int line)
 {
     DWORD last = GetLastError();

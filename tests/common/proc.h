@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include <restartmanager.h>
+
 /* ---- start of a test program ------------------------------------------------------------- */
 
 /* No crash dialog; unbuffered stdout; standard handles children can inherit, so their
@@ -31,6 +33,9 @@ void rm_test_main_init(void);
 int rm_test_run_role(const char *program, const WCHAR *role, CMUnitTestFunction fn, CMFixtureFunction teardown);
 
 /* ---- calls to the API ---------------------------------------------------------------------- */
+
+/* A process as the API names it: PID and creation time (fails the test if unreadable). */
+RM_UNIQUE_PROCESS rm_test_unique(HANDLE process);
 
 /* Wine-test idiom: every export must leave the caller's last-error value alone. */
 #define RM_TEST_LAST_ERROR 0xdeadbeefu

@@ -45,14 +45,6 @@ struct scene {
     RM_UNIQUE_PROCESS id[3]; /* gui, mapper, registered */
 };
 
-static RM_UNIQUE_PROCESS identity(HANDLE p)
-{
-    RM_UNIQUE_PROCESS u = {GetProcessId(p), {0, 0}};
-    FILETIME e, k, us;
-    assert_true(GetProcessTimes(p, &u.ProcessStartTime, &e, &k, &us));
-    return u;
-}
-
 static void write_file(const WCHAR *path)
 {
     HANDLE f = CreateFileW(path, GENERIC_WRITE, FILE_SHARE_READ, NULL, CREATE_ALWAYS, 0, NULL);
@@ -77,9 +69,9 @@ static void scene_up(struct scene *s, const WCHAR *leaf)
     s->gui = launch_gui(s);
     s->mapper = IT_LAUNCH(rmappw, 0, L"--map \"%ls\"", s->mapped);
     s->registered = IT_LAUNCH(rmappw, 0, L"");
-    s->id[0] = identity(s->gui);
-    s->id[1] = identity(s->mapper);
-    s->id[2] = identity(s->registered);
+    s->id[0] = rm_test_unique(s->gui);
+    s->id[1] = rm_test_unique(s->mapper);
+    s->id[2] = rm_test_unique(s->registered);
 }
 
 static DWORD scene_session(const struct scene *s)
@@ -535,7 +527,7 @@ static void gui_up_again(struct scene *s)
 {
     if (exited(s->gui, 0)) {
         s->gui = launch_gui(s);
-        s->id[0] = identity(s->gui);
+        s->id[0] = rm_test_unique(s->gui);
     }
 }
 

@@ -82,10 +82,7 @@ void it_expect_counts_(DWORD handle, uint32_t files, uint32_t procs, uint32_t sv
 
 RM_UNIQUE_PROCESS it_self_process(void)
 {
-    RM_UNIQUE_PROCESS p = {GetCurrentProcessId(), {0, 0}};
-    FILETIME exited, kernel, user;
-    GetProcessTimes(GetCurrentProcess(), &p.ProcessStartTime, &exited, &kernel, &user);
-    return p;
+    return rm_test_unique(GetCurrentProcess());
 }
 
 /* ---- children --------------------------------------------------------------------------------- */

@@ -54,7 +54,7 @@ static RM_UNIQUE_PROCESS unique_of_pid(DWORD pid)
 {
     HANDLE p = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
     assert_non_null(p);
-    RM_UNIQUE_PROCESS u = sd_unique(p);
+    RM_UNIQUE_PROCESS u = rm_test_unique(p);
     CloseHandle(p);
     return u;
 }
@@ -133,7 +133,7 @@ static void gui_app_returns_with_its_command_line_and_directory(void **state)
     sd_watch_log(log);
     /* The directory and arguments are the app's own, not the caller's. */
     HANDLE app = SD_LAUNCH(sd_rsappw, cwd, 0, &ready, L"--gui --hold \"%ls\" --log \"%ls\" --exit-delay 0", f, log);
-    RM_UNIQUE_PROCESS old = sd_unique(app);
+    RM_UNIQUE_PROCESS old = rm_test_unique(app);
     DWORD h = SD_SESSION(1, f);
     shut_down_and_restart(h, app, ready, 0);
 
@@ -166,7 +166,7 @@ static void console_app_returns_in_a_new_console(void **state)
     sd_path(log, dir, L"app.log");
     sd_watch_log(log);
     HANDLE app = SD_LAUNCH(sd_rsapp, dir, CREATE_NEW_CONSOLE, &ready, L"--console --hold \"%ls\" --log \"%ls\"", f, log);
-    RM_UNIQUE_PROCESS old = sd_unique(app);
+    RM_UNIQUE_PROCESS old = rm_test_unique(app);
     DWORD h = SD_SESSION(1, f);
     shut_down_and_restart(h, app, ready, 42);
 
@@ -198,7 +198,7 @@ static void missing_executable_fails_the_restart(void **state)
     sd_watch_log(log);
     assert_true(CopyFileW(sd_rsappw, exe, FALSE));
     HANDLE app = SD_LAUNCH(exe, NULL, 0, &ready, L"--gui --hold \"%ls\" --log \"%ls\"", f, log);
-    RM_UNIQUE_PROCESS old = sd_unique(app);
+    RM_UNIQUE_PROCESS old = rm_test_unique(app);
     DWORD h = SD_SESSION(1, f);
     EXPECT_RC(ERROR_SUCCESS, RmShutdown(h, 0, NULL));
     SD_WAIT_EXIT(app, 5000);

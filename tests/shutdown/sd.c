@@ -85,14 +85,6 @@ DWORD sd_wait_exit_(HANDLE process, DWORD timeout_ms, const char *file, int line
     return code;
 }
 
-RM_UNIQUE_PROCESS sd_unique(HANDLE process)
-{
-    RM_UNIQUE_PROCESS p = {GetProcessId(process), {0, 0}};
-    FILETIME exited, kernel, user;
-    assert_true(GetProcessTimes(process, &p.ProcessStartTime, &exited, &kernel, &user));
-    return p;
-}
-
 /* ---- processes started here and by the DLL ------------------------------------------------------- */
 
 /* Apart from it.c's children: these go before the services are stopped. */

@@ -52,7 +52,6 @@ BOOL sd_running(HANDLE process);
 /* Waits (bounded) for the process to exit; returns its exit code, fails on overrun. */
 DWORD sd_wait_exit_(HANDLE process, DWORD timeout_ms, const char *file, int line);
 #define SD_WAIT_EXIT(p, ms) sd_wait_exit_((p), (ms), __FILE__, __LINE__)
-RM_UNIQUE_PROCESS sd_unique(HANDLE process);
 
 /* Starts exe (a full path) in `cwd` (NULL: ours) with CreateProcessW `flags` and the formatted
  * arguments plus "--ready <event>", and waits for the event. If `ready` is not NULL it gets

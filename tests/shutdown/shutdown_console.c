@@ -75,7 +75,7 @@ static void console_app_gets_ctrl_c_in_its_own_console(void **state)
     sd_path(log, dir, L"app.log");
     HANDLE app = IT_LAUNCH(sd_rmapp, CREATE_NEW_CONSOLE, L"--console --hold \"%ls\" --log \"%ls\"", f, log);
     assert_false(on_our_console(GetProcessId(app)));
-    RM_UNIQUE_PROCESS u = sd_unique(app);
+    RM_UNIQUE_PROCESS u = rm_test_unique(app);
     DWORD h = SD_SESSION(1, f);
     struct sd_list l;
     SD_LIST(h, &l);
@@ -142,7 +142,7 @@ static void console_app_sharing_our_console_is_spared(void **state)
     /* No new console: it runs on ours, where CTRL_C would hit the caller too. */
     HANDLE app = IT_LAUNCH(sd_rmapp, 0, L"--console --hold \"%ls\" --log \"%ls\"", f, log);
     assert_true(on_our_console(GetProcessId(app)));
-    RM_UNIQUE_PROCESS u = sd_unique(app);
+    RM_UNIQUE_PROCESS u = rm_test_unique(app);
     DWORD h = SD_SESSION(1, f);
     our_events = 0;
 

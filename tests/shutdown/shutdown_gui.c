@@ -47,7 +47,7 @@ static void accepting_app_is_closed_by_the_protocol(void **state)
     sd_path(f, dir, L"held.dat");
     sd_path(log, dir, L"app.log");
     HANDLE app = IT_LAUNCH(sd_rmappw, 0, L"--gui accept --hold \"%ls\" --log \"%ls\"", f, log);
-    RM_UNIQUE_PROCESS u = sd_unique(app);
+    RM_UNIQUE_PROCESS u = rm_test_unique(app);
     DWORD h = SD_SESSION(1, f);
     assert_int_equal(SD_STATUS(h, &u), RmStatusRunning);
 
@@ -83,7 +83,7 @@ static void refusal_fails_the_shutdown_and_spares_everyone(void **state)
     assert_true(StartServiceW(svc, 0, NULL));
     IT_WAIT_EVENT(ev, NULL);
     CloseHandle(ev);
-    RM_UNIQUE_PROCESS ur = sd_unique(refuser), uo = sd_unique(other), uc = sd_unique(console);
+    RM_UNIQUE_PROCESS ur = rm_test_unique(refuser), uo = rm_test_unique(other), uc = rm_test_unique(console);
     DWORD h = SD_SESSION(1, f);
     struct sd_list l;
     SD_LIST(h, &l);
@@ -120,7 +120,7 @@ static void hung_app_costs_its_timeout_and_force_ends_it(void **state)
     it_make_dir(L"hung", dir);
     sd_path(f, dir, L"held.dat");
     HANDLE app = IT_LAUNCH(sd_rmappw, 0, L"--gui hung --hang --hold \"%ls\"", f);
-    RM_UNIQUE_PROCESS u = sd_unique(app);
+    RM_UNIQUE_PROCESS u = rm_test_unique(app);
     DWORD h = SD_SESSION(1, f);
 
     /* Not forced: it fails about one timeout later (not 30 s, not forever), touching nothing. */
@@ -156,7 +156,7 @@ static void forced_shutdown_ends_what_does_not_exit(void **state)
     /* Ignores CTRL_C: only termination ends it. */
     HANDLE console =
         IT_LAUNCH(sd_rmapp, CREATE_NEW_CONSOLE, L"--console --refuse --hold \"%ls\" --log \"%ls\"", f, console_log);
-    RM_UNIQUE_PROCESS ug = sd_unique(gui), uc = sd_unique(console);
+    RM_UNIQUE_PROCESS ug = rm_test_unique(gui), uc = rm_test_unique(console);
     DWORD h = SD_SESSION(1, f);
 
     EXPECT_RC(ERROR_SUCCESS, RmShutdown(h, RmForceShutdown, NULL));
@@ -183,7 +183,7 @@ static ULONGLONG shut_down_slow_apps(const WCHAR *dir, const WCHAR *leaf, int n)
     sd_path(f, dir, leaf);
     for (int i = 0; i < n; i++) {
         apps[i] = IT_LAUNCH(sd_rmappw, 0, L"--gui slow --exit-delay %u --hold \"%ls\"", SLOW_EXIT_MS, f);
-        u[i] = sd_unique(apps[i]);
+        u[i] = rm_test_unique(apps[i]);
     }
     DWORD h = SD_SESSION(1, f);
     ULONGLONG t0 = GetTickCount64();
@@ -386,7 +386,7 @@ static void cancel_from_another_thread(void **state)
     for (int i = 0; i < 3; i++)
         gui[i] = IT_LAUNCH(sd_rmappw, 0, L"--gui slow --exit-delay 2000 --hold \"%ls\" --log \"%ls\"", f, gui_log);
     HANDLE console = IT_LAUNCH(sd_rmapp, CREATE_NEW_CONSOLE, L"--console --hold \"%ls\" --log \"%ls\"", f, console_log);
-    RM_UNIQUE_PROCESS uc = sd_unique(console);
+    RM_UNIQUE_PROCESS uc = rm_test_unique(console);
     DWORD h = SD_SESSION(1, f);
 
     /* A request with nothing running is not kept for the next operation. */

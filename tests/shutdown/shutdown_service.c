@@ -105,7 +105,7 @@ static RM_UNIQUE_PROCESS service_process(SC_HANDLE s)
     assert_int_equal(sd_service_state(s, &pid), SERVICE_RUNNING);
     HANDLE p = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
     assert_non_null(p);
-    RM_UNIQUE_PROCESS u = sd_unique(p);
+    RM_UNIQUE_PROCESS u = rm_test_unique(p);
     CloseHandle(p);
     return u;
 }
