@@ -101,6 +101,25 @@ void rm_test_kill_pid(DWORD pid)
     }
 }
 
+BOOL rm_test_create_process(const WCHAR *exe, WCHAR *cmd, BOOL inherit, DWORD flags, const WCHAR *cwd,
+                            STARTUPINFOW *si, PROCESS_INFORMATION *pi)
+{
+    /* Wine fails a start with ERROR_INTERNAL_ERROR when the new process dies, with no exit
+     * status of its own, before its start-up completes (its main has not run). It is rare and
+     * does not reproduce on demand: the loader's fault, not what a test checks, so the start
+     * is tried again, and said so, a bounded number of times. */
+    for (int attempt = 1;; attempt++) {
+        if (CreateProcessW(exe, cmd, NULL, NULL, inherit, flags, NULL, cwd, si, pi))
+            return TRUE;
+        DWORD e = GetLastError();
+        if (e != ERROR_INTERNAL_ERROR || attempt == 3)
+            return FALSE;
+        print_message("CreateProcessW(%ls) failed: %lu (the new process died while starting); trying again\n",
+                      cmd, e);
+        Sleep(100);
+    }
+}
+
 /* NULL (reported) if it cannot be started. */
 static HANDLE create(struct rm_test_procs *l, const WCHAR *exe, WCHAR *cmd, const WCHAR *cwd, DWORD flags,
                      BOOL share_std)
@@ -115,7 +134,7 @@ static HANDLE create(struct rm_test_procs *l, const WCHAR *exe, WCHAR *cmd, cons
         si.hStdOutput = GetStdHandle(STD_OUTPUT_HANDLE);
         si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
     }
-    if (!CreateProcessW(exe, cmd, NULL, NULL, share_std, flags, NULL, cwd, &si, &pi)) {
+    if (!rm_test_create_process(exe, cmd, share_std, flags, cwd, &si, &pi)) {
         print_error("CreateProcessW(%ls) failed: %lu\n", cmd, GetLastError());
         return NULL;
     }

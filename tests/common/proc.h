@@ -61,6 +61,11 @@ struct rm_test_procs {
 void rm_test_procs_forget(struct rm_test_procs *l, HANDLE p);
 void rm_test_procs_kill(struct rm_test_procs *l);
 
+/* CreateProcessW with default security and environment, tried again when Wine reports the
+ * new process died while starting (ERROR_INTERNAL_ERROR). Last error as CreateProcessW's. */
+BOOL rm_test_create_process(const WCHAR *exe, WCHAR *cmd, BOOL inherit, DWORD flags, const WCHAR *cwd,
+                            STARTUPINFOW *si, PROCESS_INFORMATION *pi);
+
 /* Kills process `pid` and waits for it, if it can be opened. */
 void rm_test_kill_pid(DWORD pid);
 

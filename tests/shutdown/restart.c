@@ -228,7 +228,7 @@ static DWORD run_member(const WCHAR *key, DWORD pid, ULONG status)
     si.dwFlags = STARTF_USESTDHANDLES;
     si.hStdOutput = GetStdHandle(STD_OUTPUT_HANDLE);
     si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
-    assert_true(CreateProcessW(exe, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi));
+    assert_true(rm_test_create_process(exe, cmd, TRUE, 0, NULL, &si, &pi));
     CloseHandle(pi.hThread);
     DWORD code = 0xffffffffu;
     if (WaitForSingleObject(pi.hProcess, 30000) != WAIT_OBJECT_0)

@@ -10,6 +10,7 @@
 #include "unit.h"
 
 #include "handles.h"
+#include "proc.h"
 
 #include <stdio.h>
 
@@ -225,7 +226,7 @@ static void the_kernel_path_is_used_where_it_answers(void **state)
     si.cb = sizeof si;
     PROCESS_INFORMATION pi;
     WCHAR cmd[] = L"cmd.exe /c ping -n 30 127.0.0.1 >nul";
-    assert_true(CreateProcessW(NULL, cmd, NULL, NULL, FALSE, CREATE_NO_WINDOW, NULL, NULL, &si, &pi));
+    assert_true(rm_test_create_process(NULL, cmd, FALSE, CREATE_NO_WINDOW, NULL, &si, &pi));
     fake_user_pid = pi.dwProcessId;
     real_qsi = rm_sys.NtQuerySystemInformation;
     rm_sys.NtQueryInformationFile = kernel_knows;
