@@ -1,5 +1,5 @@
 # Fuzzes every pure module (key codec, section layout, path rules, filter-buffer writer,
-# registration index) on the host with clang's libFuzzer, ASan and UBSan. From the repository
+# registration index, PE image header) on the host with clang's libFuzzer, ASan and UBSan. From the repository
 # root:
 #
 #   cmake -P cmake/fuzz.cmake                        # 30 s per target (what CI runs)
@@ -24,7 +24,7 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "building the fuzz targets failed")
 endif()
 set(_rm_fuzz_failed "")
-foreach(t layout path filterbuf key index)
+foreach(t layout path filterbuf key index peheader)
   set(corpus "${_rm_fuzz_dir}/corpus/${t}")
   file(MAKE_DIRECTORY "${corpus}")
   set(inputs "${corpus}")

@@ -3,8 +3,33 @@
 
 #include <string.h>
 
+#include "peheader.h"
 #include "sys/sys.h"
 #include "worker.h"
+
+/* Where the image starting at `first` ends, or NULL to go on region by region. An image is one
+ * view whose sections are separate regions (about eight to a DLL), and each query of another
+ * process is costly under Wine; its header says how long it is in one read. The header is the
+ * target's to rewrite, so the end is believed only if the system puts its last byte in the
+ * same view. */
+static const BYTE *image_end(struct rm_walker *w, const MEMORY_BASIC_INFORMATION *first)
+{
+    uint8_t hdr[512];
+    SIZE_T got = 0;
+    uint32_t size;
+    if (!rm_sys.ReadProcessMemory(w->process, first->AllocationBase, hdr, sizeof hdr, &got))
+        return NULL;
+    InterlockedIncrement(&w->steps);
+    ULONG_PTR base = (ULONG_PTR)first->AllocationBase;
+    if (!rm_pe_image_size(hdr, got, &size) || size <= first->RegionSize || base + size < base)
+        return NULL;
+    MEMORY_BASIC_INFORMATION last;
+    const BYTE *end = (const BYTE *)base + size;
+    if (!rm_sys.VirtualQueryEx(w->process, end - 1, &last, sizeof last))
+        return NULL;
+    InterlockedIncrement(&w->steps);
+    return last.AllocationBase == first->AllocationBase && last.Type == MEM_IMAGE ? end : NULL;
+}
 
 static DWORD WINAPI walker_main(LPVOID param)
 {
@@ -19,13 +44,18 @@ static DWORD WINAPI walker_main(LPVOID param)
         LONG n = 0;
         while (n < RM_WALK_MAX_REGIONS && rm_sys.VirtualQueryEx(w->process, at, &mbi, sizeof mbi)) {
             InterlockedIncrement(&w->steps);
+            const BYTE *next = (const BYTE *)mbi.BaseAddress + mbi.RegionSize;
             if ((mbi.Type == MEM_IMAGE || mbi.Type == MEM_MAPPED) && mbi.AllocationBase != last) {
                 last = mbi.AllocationBase;
                 w->regions[n].base = mbi.AllocationBase;
                 w->regions[n].type = mbi.Type;
                 InterlockedExchange(&w->count, ++n);
+                if (mbi.Type == MEM_IMAGE && mbi.BaseAddress == mbi.AllocationBase) {
+                    const BYTE *end = image_end(w, &mbi);
+                    if (end)
+                        next = end;
+                }
             }
-            const BYTE *next = (const BYTE *)mbi.BaseAddress + mbi.RegionSize;
             if (next <= at)
                 break;
             at = next;

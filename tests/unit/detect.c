@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "detect/detect.h"
+#include "detect/peheader.h"
 #include "detect/worker.h"
 #include "sys/sys.h"
 
@@ -289,6 +290,134 @@ static void a_cancel_request_stops_detection(void **state)
     CloseHandle(f);
 }
 
+/* ---- images: one header read instead of a query per section ------------------------------------ */
+
+static void image_headers_are_read_defensively(void **state)
+{
+    (void)state;
+    uint8_t h[512];
+    uint32_t size = 0;
+    memset(h, 0, sizeof h);
+    h[0] = 'M';
+    h[1] = 'Z';
+    uint32_t lfanew = 0x80;
+    memcpy(h + 0x3c, &lfanew, 4);
+    memcpy(h + lfanew, "PE\0\0", 4);
+    uint32_t want = 0x123000;
+    memcpy(h + lfanew + 80, &want, 4);
+    assert_true(rm_pe_image_size(h, sizeof h, &size));
+    assert_int_equal(size, want);
+
+    /* The same header cut off one byte before SizeOfImage ends, or before the DOS header does. */
+    assert_false(rm_pe_image_size(h, lfanew + 83, &size));
+    assert_false(rm_pe_image_size(h, 0x3f, &size));
+    /* e_lfanew past the bytes read, far past, and "negative". */
+    static const uint32_t bad_lfanew[] = {512 - 83, 512, 0x7fffffffu, 0xfffffff0u};
+    for (size_t i = 0; i < ARRAYSIZE(bad_lfanew); i++) {
+        memcpy(h + 0x3c, &bad_lfanew[i], 4);
+        assert_false(rm_pe_image_size(h, sizeof h, &size));
+    }
+    memcpy(h + 0x3c, &lfanew, 4);
+    h[lfanew + 1] = 'X'; /* no PE signature */
+    assert_false(rm_pe_image_size(h, sizeof h, &size));
+    h[lfanew + 1] = 'E';
+    h[0] = 'Z'; /* no MZ */
+    assert_false(rm_pe_image_size(h, sizeof h, &size));
+    h[0] = 'M';
+    want = 0;
+    memcpy(h + lfanew + 80, &want, 4);
+    assert_false(rm_pe_image_size(h, sizeof h, &size));
+}
+
+static SIZE_T(WINAPI *real_vq)(HANDLE, LPCVOID, PMEMORY_BASIC_INFORMATION, SIZE_T);
+static volatile LONG own_queries;
+
+static SIZE_T WINAPI counting_vq(HANDLE p, LPCVOID at, PMEMORY_BASIC_INFORMATION m, SIZE_T n)
+{
+    if (p == GetCurrentProcess())
+        InterlockedIncrement(&own_queries);
+    return real_vq(p, at, m, n);
+}
+
+/* Region by region, as a walk would go without reading headers. */
+static LONG regions_of_this_process(void)
+{
+    MEMORY_BASIC_INFORMATION m;
+    const BYTE *at = NULL;
+    LONG n = 0;
+    while (VirtualQuery(at, &m, sizeof m) && (const BYTE *)m.BaseAddress + m.RegionSize > at) {
+        n++;
+        at = (const BYTE *)m.BaseAddress + m.RegionSize;
+    }
+    return n;
+}
+
+static void images_are_passed_over_in_a_few_queries(void **state)
+{
+    (void)state;
+    struct rm_holders h = {0};
+    HANDLE f = hold(file_a);
+    real_vq = rm_sys.VirtualQueryEx;
+    rm_sys.VirtualQueryEx = counting_vq;
+    own_queries = 0;
+    assert_int_equal(rm_detect(&regs, NULL, &h), ERROR_SUCCESS);
+    rm_sys_reset();
+    LONG full = regions_of_this_process();
+    print_message("this process: %ld regions, walked in %ld queries\n", full, (long)own_queries);
+    assert_true(own_queries > 0);
+    assert_true(own_queries < full);
+    assert_non_null(find_self(&h));
+    rm_holders_free(&h);
+    CloseHandle(f);
+}
+
+/* The header belongs to the process being looked at, which may have rewritten it. An image that
+ * claims to reach over a view of a registered file must not hide that view. */
+static void a_rewritten_image_header_hides_no_view(void **state)
+{
+    (void)state;
+    HMODULE dll = LoadLibraryW(L"msimg32.dll");
+    assert_non_null(dll);
+    BYTE *base = (BYTE *)dll;
+    IMAGE_NT_HEADERS *nt = (IMAGE_NT_HEADERS *)(void *)(base + ((IMAGE_DOS_HEADER *)(void *)base)->e_lfanew);
+    DWORD real_size = nt->OptionalHeader.SizeOfImage;
+
+    /* A view of file_a in the first free 64 KiB above the image. */
+    HANDLE file = CreateFileW(file_a, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                              OPEN_EXISTING, 0, NULL);
+    assert_true(file != INVALID_HANDLE_VALUE);
+    static BYTE page[4096];
+    DWORD wrote;
+    assert_true(WriteFile(file, page, sizeof page, &wrote, NULL));
+    HANDLE section = CreateFileMappingW(file, NULL, PAGE_READONLY, 0, 0, NULL);
+    assert_non_null(section);
+    BYTE *view = NULL;
+    MEMORY_BASIC_INFORMATION m;
+    for (ULONG_PTR at = ((ULONG_PTR)base + real_size + 0xffff) & ~(ULONG_PTR)0xffff; !view && at < (ULONG_PTR)base + 0x10000000;
+         at += 0x10000)
+        if (VirtualQuery((void *)at, &m, sizeof m) && m.State == MEM_FREE)
+            view = MapViewOfFileEx(section, FILE_MAP_READ, 0, 0, sizeof page, (void *)at);
+    CloseHandle(section);
+    CloseHandle(file);
+    assert_non_null(view);
+
+    DWORD old;
+    assert_true(VirtualProtect(nt, sizeof *nt, PAGE_READWRITE, &old));
+    nt->OptionalHeader.SizeOfImage = (DWORD)(view + sizeof page - base);
+    struct rm_holders h = {0};
+    DWORD err = rm_detect(&regs, NULL, &h);
+    nt->OptionalHeader.SizeOfImage = real_size;
+    VirtualProtect(nt, sizeof *nt, old, &old);
+    UnmapViewOfFile(view);
+    FreeLibrary(dll);
+
+    assert_int_equal(err, ERROR_SUCCESS);
+    const struct rm_holder *me = find_self(&h);
+    assert_non_null(me);
+    assert_true(me->how & RM_HOLD_MAPPED);
+    rm_holders_free(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +429,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_registered_directory_is_access_denied, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_files_are_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(a_cancel_request_stops_detection, setup, teardown),
+        cmocka_unit_test(image_headers_are_read_defensively),
+        cmocka_unit_test_setup_teardown(images_are_passed_over_in_a_few_queries, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_rewritten_image_header_hides_no_view, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
