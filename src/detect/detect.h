@@ -66,17 +66,11 @@ DWORD rm_detect(const struct rm_registrations *regs, const struct rm_cancel *can
 int rm_holders_add(struct rm_holders *h, DWORD pid, const FILETIME *start, uint32_t how, const WCHAR *service);
 void rm_holders_free(struct rm_holders *h);
 
-/* A service's running dependents (short names), allocated with rm_sys.alloc. Where the SCM
- * lists none (Wine's EnumDependentServicesW lists none, ever), every active service's
- * DependOnService value is read instead: the SCM records dependencies there. */
+/* A set of service short names, compared as the SCM compares them (case-insensitively); names
+ * longer than the SCM allows are kept cut to its limit. Zero-initialised is empty. */
 struct rm_service_name {
     WCHAR name[257];
 };
-DWORD rm_service_dependents(SC_HANDLE scm, SC_HANDLE svc, const WCHAR *name, struct rm_service_name **out,
-                            DWORD *count);
-
-/* A set of service short names, compared as the SCM compares them (case-insensitively); names
- * longer than the SCM allows are kept cut to its limit. Zero-initialised is empty. */
 struct rm_name_set {
     struct rm_service_name *names;
     uint32_t count, cap;
@@ -85,6 +79,11 @@ int rm_name_set_has(const struct rm_name_set *set, const WCHAR *name);
 /* 1 if the name was new (and is now in the set), 0 if it was there, -1 out of memory. */
 int rm_name_set_add(struct rm_name_set *set, const WCHAR *name);
 void rm_name_set_clear(struct rm_name_set *set);
+
+/* A service's running dependents (short names) into *out, which the caller clears (even on
+ * failure). Where the SCM lists none (Wine's EnumDependentServicesW lists none, ever), every
+ * active service's DependOnService value is read instead: the SCM records dependencies there. */
+DWORD rm_service_dependents(SC_HANDLE scm, SC_HANDLE svc, const WCHAR *name, struct rm_name_set *out);
 
 /* Registered services that are running, and their running dependents (src/detect/services.c). */
 DWORD rm_detect_services(const struct rm_registrations *regs, const struct rm_cancel *cancel,

@@ -105,20 +105,6 @@ static DWORD list_dependents(SC_HANDLE svc, ENUM_SERVICE_STATUSW **list, DWORD *
     return ERROR_SUCCESS;
 }
 
-static int add_name(struct rm_service_name **out, DWORD *count, const WCHAR *name)
-{
-    struct rm_service_name *more = rm_sys.alloc((*count + 1) * sizeof *more);
-    if (!more)
-        return -1;
-    if (*count)
-        memcpy(more, *out, *count * sizeof *more);
-    rm_sys.free(*out);
-    *out = more;
-    lstrcpynW(more[*count].name, name, 257);
-    (*count)++;
-    return 0;
-}
-
 /* Does service `svc`'s DependOnService (REG_MULTI_SZ) name `name`? */
 static int depends_on(const WCHAR *svc, const WCHAR *name)
 {
@@ -136,19 +122,17 @@ static int depends_on(const WCHAR *svc, const WCHAR *name)
     return 0;
 }
 
-DWORD rm_service_dependents(SC_HANDLE scm, SC_HANDLE svc, const WCHAR *name, struct rm_service_name **out,
-                            DWORD *count)
+DWORD rm_service_dependents(SC_HANDLE scm, SC_HANDLE svc, const WCHAR *name, struct rm_name_set *out)
 {
     ENUM_SERVICE_STATUSW *list;
     DWORD n;
-    *out = NULL;
-    *count = 0;
+    memset(out, 0, sizeof *out);
     DWORD err = list_dependents(svc, &list, &n);
     for (DWORD i = 0; !err && i < n; i++)
-        if (list[i].lpServiceName && add_name(out, count, list[i].lpServiceName) < 0)
+        if (list[i].lpServiceName && rm_name_set_add(out, list[i].lpServiceName) < 0)
             err = ERROR_OUTOFMEMORY;
     rm_sys.free(list);
-    if (err || *count)
+    if (err || out->count)
         return err;
     /* None listed: ask each active service whom it depends on. */
     DWORD bytes = 0, need = 0, returned = 0, resume = 0;
@@ -162,7 +146,7 @@ DWORD rm_service_dependents(SC_HANDLE scm, SC_HANDLE svc, const WCHAR *name, str
         const ENUM_SERVICE_STATUS_PROCESSW *all = (const ENUM_SERVICE_STATUS_PROCESSW *)(const void *)buf;
         for (DWORD i = 0; i < returned && !err; i++)
             if (all[i].lpServiceName && _wcsicmp(all[i].lpServiceName, name) != 0 &&
-                depends_on(all[i].lpServiceName, name) && add_name(out, count, all[i].lpServiceName) < 0)
+                depends_on(all[i].lpServiceName, name) && rm_name_set_add(out, all[i].lpServiceName) < 0)
                 err = ERROR_OUTOFMEMORY;
     }
     rm_sys.free(buf);
@@ -174,16 +158,15 @@ static DWORD visit(struct walk *w, const WCHAR *name, unsigned depth);
 /* NOLINTNEXTLINE(misc-no-recursion): with visit(), at most MAX_DEPTH deep */
 static DWORD visit_dependents(struct walk *w, SC_HANDLE svc, const WCHAR *name, unsigned depth)
 {
-    struct rm_service_name *list;
-    DWORD n;
-    DWORD err = rm_service_dependents(w->scm, svc, name, &list, &n);
-    for (DWORD i = 0; !err && i < n; i++) {
+    struct rm_name_set deps;
+    DWORD err = rm_service_dependents(w->scm, svc, name, &deps);
+    for (uint32_t i = 0; !err && i < deps.count; i++) {
         if (rm_cancelled(w->cancel))
             err = ERROR_CANCELLED;
         else
-            err = visit(w, list[i].name, depth + 1);
+            err = visit(w, deps.names[i].name, depth + 1);
     }
-    rm_sys.free(list);
+    rm_name_set_clear(&deps);
     return err;
 }
 

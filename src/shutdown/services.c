@@ -94,12 +94,11 @@ static BOOL stop_service(struct stop_walk *w, const WCHAR *name, int depth, cons
     BOOL ok = TRUE;
     int stuck = rm_name_set_has(&w->stuck, name);
     if (depth < 8 && !stuck) {
-        struct rm_service_name *deps;
-        DWORD count;
-        if (rm_service_dependents(w->scm, svc, name, &deps, &count) == ERROR_SUCCESS)
-            for (DWORD i = 0; i < count; i++)
-                ok &= stop_service(w, deps[i].name, depth + 1, NULL);
-        rm_sys.free(deps);
+        struct rm_name_set deps;
+        if (rm_service_dependents(w->scm, svc, name, &deps) == ERROR_SUCCESS)
+            for (uint32_t i = 0; i < deps.count; i++)
+                ok &= stop_service(w, deps.names[i].name, depth + 1, NULL);
+        rm_name_set_clear(&deps);
     }
     stuck = stuck || rm_name_set_has(&w->stuck, name); /* its dependents may have led back to it */
     DWORD pid = 0;

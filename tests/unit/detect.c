@@ -393,8 +393,8 @@ static void a_rewritten_image_header_hides_no_view(void **state)
     assert_non_null(section);
     BYTE *view = NULL;
     MEMORY_BASIC_INFORMATION m;
-    for (ULONG_PTR at = ((ULONG_PTR)base + real_size + 0xffff) & ~(ULONG_PTR)0xffff; !view && at < (ULONG_PTR)base + 0x10000000;
-         at += 0x10000)
+    ULONG_PTR first_free = ((ULONG_PTR)base + real_size + 0xffff) & ~(ULONG_PTR)0xffff;
+    for (ULONG_PTR at = first_free; !view && at < (ULONG_PTR)base + 0x10000000; at += 0x10000)
         if (VirtualQuery((void *)at, &m, sizeof m) && m.State == MEM_FREE)
             view = MapViewOfFileEx(section, FILE_MAP_READ, 0, 0, sizeof page, (void *)at);
     CloseHandle(section);
