@@ -418,6 +418,33 @@ static void sysnative_and_system32_resolve_for_32_bit_callers(void **state)
     assert_int_equal(RmEndSession(h), ERROR_SUCCESS);
 }
 
+/* The same rules with nothing faked: the x86 suite runs under WOW64, where System32 is the
+ * 32-bit SysWOW64 and Sysnative the real System32; the x64 suite, where each names itself. */
+static void system32_resolves_by_this_builds_bitness(void **state)
+{
+    (void)state;
+    WCHAR windir[MAX_PATH], sys32[MAX_PATH], wow[MAX_PATH], native[MAX_PATH];
+    UINT n = GetSystemWindowsDirectoryW(windir, MAX_PATH);
+    assert_true(n > 0 && n < MAX_PATH - 32);
+    _snwprintf(sys32, MAX_PATH, L"%ls\\System32\\rmtest.dll", windir);
+    _snwprintf(wow, MAX_PATH, L"%ls\\SysWOW64\\rmtest.dll", windir);
+    _snwprintf(native, MAX_PATH, L"%ls\\Sysnative\\rmtest.dll", windir);
+    BOOL wow64 = FALSE;
+    assert_true(IsWow64Process(GetCurrentProcess(), &wow64));
+    assert_int_equal(wow64, sizeof(void *) == 4);
+    DWORD h = start();
+    LPCWSTR both[] = {sys32, wow};
+    assert_int_equal(RmRegisterResources(h, 2, both, 0, NULL, 0, NULL), ERROR_SUCCESS);
+    /* Under WOW64 both name SysWOW64's file; natively they are two files. */
+    counts_of(h, wow64 ? 1 : 2, 0, 0);
+    LPCWSTR nat[] = {native};
+    assert_int_equal(RmRegisterResources(h, 1, nat, 0, NULL, 0, NULL), ERROR_SUCCESS);
+    /* Sysnative is the 64-bit System32, a new file under WOW64; natively it is no alias, just
+     * one more (nonexistent) directory name. */
+    counts_of(h, wow64 ? 2 : 3, 0, 0);
+    assert_int_equal(RmEndSession(h), ERROR_SUCCESS);
+}
+
 static void last_error_is_preserved(void **state)
 {
     (void)state;
@@ -447,6 +474,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(corrupted_store_is_reported_not_followed, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupted_records_are_reported_not_followed, setup, teardown),
         cmocka_unit_test_setup_teardown(sysnative_and_system32_resolve_for_32_bit_callers, setup, teardown),
+        cmocka_unit_test_setup_teardown(system32_resolves_by_this_builds_bitness, setup, teardown),
         cmocka_unit_test_setup_teardown(last_error_is_preserved, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
