@@ -74,6 +74,9 @@ static int walk(const BYTE *buf, DWORD size, struct record *out, int max)
 {
     int n = 0;
     DWORD at = 0, strings = 0;
+    /* The records are 24 bytes on x86 and 32 on x64 (the union holds a pointer): each suite
+     * checks its own DLL's buffer against its own size. */
+    assert_int_equal(sizeof(RM_FILTER_INFO), sizeof(void *) == 4 ? 24 : 32);
     if (!buf)
         return 0;
     for (;;) {
