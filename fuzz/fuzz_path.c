@@ -33,6 +33,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t o = rm_ntpath_to_win32(p, l3, &drives, out, 64);
     if (o >= 64 || (o && out[o] != 0))
         abort();
+    /* NT names arrive counted, with no NUL behind them: the input again, in a block of exactly
+     * its length, so that ASan sees any read past it. */
+    uint16_t *raw = malloc(n ? n * sizeof *raw : 1);
+    if (raw) {
+        memcpy(raw, data, n * 2);
+        o = rm_ntpath_to_win32(raw, n, &drives, out, 64);
+        if (o >= 64 || (o && out[o] != 0))
+            abort();
+        free(raw);
+    }
     free(p);
     return 0;
 }

@@ -16,10 +16,13 @@ static size_t emit(uint16_t *out, size_t cap, const uint16_t *head, size_t hlen,
     return hlen + tlen;
 }
 
+/* Names are counted, not NUL-terminated: nothing is read before the length allows it. */
 static int drive_letter_path(const uint16_t *s, size_t n)
 {
+    if (n < 3)
+        return 0;
     uint16_t c = rm_fold16(s[0]);
-    return n >= 3 && c >= 'A' && c <= 'Z' && s[1] == ':' && s[2] == '\\';
+    return c >= 'A' && c <= 'Z' && s[1] == ':' && s[2] == '\\';
 }
 
 size_t rm_ntpath_to_win32(const uint16_t *nt, size_t nlen, const struct rm_drive_map *drives,

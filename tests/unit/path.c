@@ -1,6 +1,10 @@
-/* Path text helpers: prefix stripping, WOW64 directory mapping, lengths, service names. */
+/* Path text helpers: prefix stripping, WOW64 directory mapping, lengths, service names, NT
+ * names to Win32 names. */
+#include <windows.h>
+
 #include "unit.h"
 
+#include "detect/ntpath.h"
 #include "session/path.h"
 
 static uint16_t buf[512];
@@ -112,6 +116,30 @@ static void service_names(void **state)
     assert_false(rm_service_name_valid(s, 257));
 }
 
+/* NT names come from other processes' handles and mappings, counted, not NUL-terminated. Each
+ * is placed so that its last unit is the last readable one: a read past the length faults. */
+static void nt_names_are_read_within_their_length(void **state)
+{
+    (void)state;
+    static const char *names[] = {"\\??\\", "\\??\\C", "\\??\\C:", "C", "C:", "\\??\\UNC\\",
+                                  "\\Device\\Mup\\"};
+    BYTE *pages = VirtualAlloc(NULL, 2 * 4096, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    assert_non_null(pages);
+    DWORD old;
+    assert_true(VirtualProtect(pages + 4096, 4096, PAGE_NOACCESS, &old));
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        size_t n = strlen(names[i]);
+        uint16_t *at = (uint16_t *)(void *)(pages + 4096) - n;
+        for (size_t k = 0; k < n; k++)
+            at[k] = (uint8_t)names[i][k];
+        uint16_t out[64];
+        size_t got = rm_ntpath_to_win32(at, n, NULL, out, 64);
+        /* None of them names a file; the UNC and Mup heads give an empty share name. */
+        assert_true(got == 0 || got == 2);
+    }
+    VirtualFree(pages, 0, MEM_RELEASE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -120,6 +148,7 @@ int main(void)
         cmocka_unit_test(text_len_is_bounded),
         cmocka_unit_test(folding_and_equality),
         cmocka_unit_test(service_names),
+        cmocka_unit_test(nt_names_are_read_within_their_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
