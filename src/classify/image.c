@@ -15,6 +15,7 @@
 #include <string.h>
 #include <winternl.h>
 
+#include "session/path.h"
 #include "sys/sys.h"
 
 /* NtQueryInformationProcess class for the command line (Windows 8.1 and later); older systems
@@ -46,14 +47,10 @@ size_t rm_image_path(struct rm_cls_call *c, HANDLE query)
 
 const WCHAR *rm_image_open_path(struct rm_cls_call *c, size_t len)
 {
-    static const WCHAR sysnative[] = L"\\Sysnative\\";
-    const size_t nsys = sizeof sysnative / sizeof *sysnative - 1;
-    size_t rest = c->self_wow64 ? rm_in_windir(c, c->image, len, "\\System32\\") : 0;
-    if (!rest)
+    if (!c->self_wow64)
         return c->image;
-    memcpy(c->open_path, c->windir, c->windir_len * sizeof(WCHAR));
-    memcpy(c->open_path + c->windir_len, sysnative, nsys * sizeof(WCHAR));
-    memcpy(c->open_path + c->windir_len + nsys, c->image + rest, (len - rest + 1) * sizeof(WCHAR));
+    memcpy(c->open_path, c->image, (len + 1) * sizeof(WCHAR));
+    rm_path_native_for_wow64((uint16_t *)c->open_path, len, (const uint16_t *)c->windir, c->windir_len);
     return c->open_path;
 }
 

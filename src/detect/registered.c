@@ -30,17 +30,27 @@ struct dir_entry {
 DWORD rm_open_path(const uint16_t *text, uint32_t nchars, DWORD access, HANDLE *out)
 {
     /* Below MAX_PATH the path opens as it is; longer ones need the \\?\ form, which for UNC
-     * paths is \\?\UNC\server\share. */
+     * paths is \\?\UNC\server\share (the prefix replaces the first of the two backslashes). */
+    static const WCHAR long_prefix[] = L"\\\\?\\", unc_prefix[] = L"\\\\?\\UNC";
     int unc = nchars >= 2 && text[0] == '\\' && text[1] == '\\';
-    size_t extra = nchars < MAX_PATH - 12 ? 0 : unc ? 6 : 4;
-    WCHAR *p = rm_sys.alloc((nchars + extra + 1) * sizeof(WCHAR));
+    const WCHAR *prefix = nchars < MAX_PATH - 12 ? L"" : unc ? unc_prefix : long_prefix;
+    size_t plen = wcslen(prefix), skip = plen && unc ? 1 : 0;
+    /* One unit more for the WOW64 rewrite below. */
+    WCHAR *p = rm_sys.alloc((plen + nchars - skip + 2) * sizeof(WCHAR));
     *out = INVALID_HANDLE_VALUE;
     if (!p)
         return ERROR_OUTOFMEMORY;
-    if (extra)
-        memcpy(p, unc ? L"\\\\?\\UNC" : L"\\\\?\\", extra * sizeof(WCHAR));
-    memcpy(p + extra, text + (extra && unc ? 1 : 0), (nchars - (extra && unc ? 1 : 0)) * sizeof(WCHAR));
-    p[nchars + extra - (extra && unc ? 1 : 0)] = 0;
+    memcpy(p, prefix, plen * sizeof(WCHAR));
+    uint16_t *body = (uint16_t *)(p + plen);
+    size_t blen = nchars - skip;
+    memcpy(body, text + skip, blen * sizeof(WCHAR));
+    body[blen] = 0;
+    /* Stored paths name native files (System32 is the 64-bit directory). A 32-bit process on
+     * 64-bit Windows would be redirected to SysWOW64's namesake: it opens them as Sysnative. */
+    struct rm_path_env env;
+    rm_path_env_init(&env);
+    if (env.wow64 && !unc)
+        rm_path_native_for_wow64(body, blen, (const uint16_t *)env.windir, wcslen(env.windir));
     HANDLE h = rm_sys.CreateFileW(p, access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
                                   OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
     DWORD err = h == INVALID_HANDLE_VALUE ? GetLastError() : ERROR_SUCCESS;

@@ -148,6 +148,20 @@ size_t rm_path_wow64_native(uint16_t *path, size_t len, const uint16_t *windir, 
     return len;
 }
 
+size_t rm_path_native_for_wow64(uint16_t *path, size_t len, const uint16_t *windir, size_t windir_len)
+{
+    while (windir_len > 0 && windir[windir_len - 1] == '\\')
+        windir_len--;
+    if (windir_len == 0 || len <= windir_len || !rm_text_equal(path, windir_len, windir, windir_len))
+        return len;
+    uint16_t *p = path + windir_len;
+    size_t rest = len - windir_len;
+    if (!has_component(p, rest, "System32"))
+        return len;
+    replace_component(p + 1, rest - 1 - 8, 8, "Sysnative");
+    return len + 1;
+}
+
 int rm_service_name_valid(const uint16_t *name, size_t len)
 {
     if (len == 0 || len > 256)

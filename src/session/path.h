@@ -37,6 +37,13 @@ size_t rm_path_strip_prefix(uint16_t *path, size_t len);
  * System32 have the same length; Sysnative is one unit longer). Returns the new length. */
 size_t rm_path_wow64_native(uint16_t *path, size_t len, const uint16_t *windir, size_t windir_len);
 
+/* The inverse, for opening: a path as the system reports it (an NT or Win32 name, where
+ * <windir>\System32 is the native directory) rewritten so that a 32-bit caller on 64-bit
+ * Windows opens that file, not its SysWOW64 namesake: <windir>\System32\... becomes
+ * <windir>\Sysnative\..., the one name the redirector maps to the native System32. `path` must
+ * have room for len + 1 units plus a NUL. Returns the new length. */
+size_t rm_path_native_for_wow64(uint16_t *path, size_t len, const uint16_t *windir, size_t windir_len);
+
 /* A service short name: 1..256 units, no slashes (the SCM's rule). Returns 1 if valid. */
 int rm_service_name_valid(const uint16_t *name, size_t len);
 

@@ -66,6 +66,35 @@ static void wow64_maps_redirected_directories(void **state)
     check_wow("C:\\windows\\system32\\drivers\\x.sys", "C:\\windows\\SysWOW64\\drivers\\x.sys");
 }
 
+static void check_open(const char *in, const char *want)
+{
+    uint16_t w[512], windir[32];
+    u16(buf, in);
+    u16(w, want);
+    u16(windir, "C:\\windows\\");
+    size_t n = rm_path_native_for_wow64(buf, rm_text_len(buf, 500), windir, 11);
+    assert_int_equal(n, strlen(want));
+    assert_memory_equal(buf, w, (n + 1) * 2);
+}
+
+/* What the system reports as System32 is the native directory: a 32-bit caller reaches it as
+ * Sysnative, exempt directories included (there both names give the same file). */
+static void native_paths_opened_through_sysnative(void **state)
+{
+    (void)state;
+    check_open("C:\\Windows\\System32\\notepad.exe", "C:\\Windows\\Sysnative\\notepad.exe");
+    check_open("c:\\windows\\SYSTEM32", "c:\\windows\\Sysnative");
+    check_open("C:\\windows\\system32\\drivers\\etc\\hosts", "C:\\windows\\Sysnative\\drivers\\etc\\hosts");
+    /* Already what it names: unchanged */
+    check_open("C:\\windows\\SysWOW64\\notepad.exe", "C:\\windows\\SysWOW64\\notepad.exe");
+    check_open("C:\\windows\\Sysnative\\a", "C:\\windows\\Sysnative\\a");
+    /* look-alikes: unchanged */
+    check_open("C:\\windows\\system32x\\a", "C:\\windows\\system32x\\a");
+    check_open("C:\\windowsx\\system32\\a", "C:\\windowsx\\system32\\a");
+    check_open("D:\\windows\\system32\\a", "D:\\windows\\system32\\a");
+    check_open("C:\\windows", "C:\\windows");
+}
+
 static void text_len_is_bounded(void **state)
 {
     (void)state;
@@ -145,6 +174,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(strip_prefix_forms),
         cmocka_unit_test(wow64_maps_redirected_directories),
+        cmocka_unit_test(native_paths_opened_through_sysnative),
         cmocka_unit_test(text_len_is_bounded),
         cmocka_unit_test(folding_and_equality),
         cmocka_unit_test(service_names),
