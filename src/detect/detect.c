@@ -144,7 +144,9 @@ struct scan {
     UNICODE_STRING *name; /* mapped-file name buffer, grown as names need */
     SIZE_T name_cap;
     uint16_t *path; /* its Win32 form: any length a path can have */
+    WCHAR *image;   /* a process's executable, as the system names it */
     int oom;        /* a mapping went unidentified for want of memory: the result is not whole */
+    BOOL self_wow64; /* a 32-bit process on 64-bit Windows: our walk sees 4 GiB only */
 };
 
 #define RM_PATH_UNITS (32768u + 16u)
@@ -261,6 +263,21 @@ static uint32_t match_mappings(struct scan *s, HANDLE process, LONG nregions)
     return how;
 }
 
+/* A 64-bit process seen from a 32-bit one (WOW64): its executable is mapped above 4 GiB, where
+ * our memory walk cannot reach, but the system still names it. mapped_identity takes a Win32
+ * name as it takes an NT one. */
+static uint32_t match_image_name(struct scan *s, HANDLE process)
+{
+    BOOL wow64 = TRUE;
+    DWORD n = RM_PATH_UNITS - 1;
+    struct rm_identity id;
+    if (!s->self_wow64 || !rm_sys.IsWow64Process(process, &wow64) || wow64)
+        return 0;
+    if (!rm_sys.QueryFullProcessImageNameW(process, 0, s->image, &n) || !n || n >= RM_PATH_UNITS - 1)
+        return 0;
+    return mapped_identity(s, s->image, n, &id) && rm_idset_find(s->ids, &id) >= 0 ? RM_HOLD_IMAGE : 0;
+}
+
 static void load_drive_map(struct rm_drive_map *m)
 {
     memset(m, 0, sizeof *m);
@@ -300,6 +317,8 @@ static DWORD scan_system(const struct rm_idset *ids, const struct rm_cancel *can
     HANDLE probe = INVALID_HANDLE_VALUE;
     if (wl && wl < MAX_PATH)
         rm_open_path((const uint16_t *)windir, wl, FILE_READ_ATTRIBUTES, &probe);
+    if (!rm_sys.IsWow64Process(RM_CURRENT_PROCESS, &s.self_wow64))
+        s.self_wow64 = FALSE;
     struct handle_table *t = NULL;
     struct by_process *order = NULL;
     DWORD err = take_snapshot(&t);
@@ -318,8 +337,9 @@ static DWORD scan_system(const struct rm_idset *ids, const struct rm_cancel *can
         s.name_cap = 4096;
         s.name = rm_sys.alloc(s.name_cap);
         s.path = rm_sys.alloc(RM_PATH_UNITS * sizeof *s.path);
+        s.image = rm_sys.alloc(RM_PATH_UNITS * sizeof *s.image);
         s.regions = rm_sys.alloc(RM_WALK_MAX_REGIONS * sizeof *s.regions);
-        if (!s.dups || !s.found || !s.ok || !s.name || !s.path || !s.regions)
+        if (!s.dups || !s.found || !s.ok || !s.name || !s.path || !s.image || !s.regions)
             err = ERROR_OUTOFMEMORY;
     }
     if (!err)
@@ -355,6 +375,7 @@ static DWORD scan_system(const struct rm_idset *ids, const struct rm_cancel *can
             LONG k = match_handles_begin(&s, p, t, order + i, j - i, type);
             LONG nregions = rm_walker_end(&s.walker);
             uint32_t how = nregions > 0 ? match_mappings(&s, p, nregions) : 0;
+            how |= match_image_name(&s, p);
             how |= match_handles_end(&s, p, k);
             if (how)
                 rm_trace("detect: pid %lu uses a registered file:%s%s%s", pid, how & RM_HOLD_HANDLE ? " open handle" : "",
@@ -377,6 +398,7 @@ static DWORD scan_system(const struct rm_idset *ids, const struct rm_cancel *can
     rm_sys.free(s.ok);
     rm_sys.free(s.name);
     rm_sys.free(s.path);
+    rm_sys.free(s.image);
     rm_sys.free(order);
     rm_sys.free(t);
     return err;

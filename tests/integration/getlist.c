@@ -510,6 +510,57 @@ static void running_exe_copy_listed(void **state)
     assert_null(find(&l, GetProcessId(copy)));
 }
 
+/* The system's own notepad of the given bitness, adopted for the teardown; `path` is how this
+ * build names it. */
+static HANDLE start_notepad(const WCHAR *path)
+{
+    WCHAR cmd[MAX_PATH + 2];
+    STARTUPINFOW si;
+    PROCESS_INFORMATION pi;
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    _snwprintf(cmd, MAX_PATH + 2, L"\"%ls\"", path);
+    cmd[MAX_PATH + 1] = 0;
+    if (!rm_test_create_process(path, cmd, FALSE, 0, NULL, &si, &pi)) {
+        print_error("starting %ls: %lu\n", path, GetLastError());
+        fail();
+    }
+    CloseHandle(pi.hThread);
+    it_adopt(pi.hProcess);
+    /* Its window exists once it waits for input: by then its image is long mapped. */
+    WaitForInputIdle(pi.hProcess, 15000);
+    return pi.hProcess;
+}
+
+/* A running executable of either bitness is found by its file, from either bitness of caller.
+ * From a 32-bit caller a 64-bit process's image lies above 4 GiB, out of reach of the memory
+ * walk, and System32 means SysWOW64 unless spelt Sysnative: both must still come out right. */
+static void executables_of_both_bitnesses_listed(void **state)
+{
+    (void)state;
+    WCHAR windir[MAX_PATH], native[MAX_PATH], wow[MAX_PATH];
+    struct listing l;
+    BOOL self_wow64 = FALSE;
+    UINT n = GetSystemWindowsDirectoryW(windir, MAX_PATH);
+    assert_true(n > 0 && n < MAX_PATH - 32);
+    assert_true(IsWow64Process(GetCurrentProcess(), &self_wow64));
+    _snwprintf(native, MAX_PATH, L"%ls\\%ls\\notepad.exe", windir, self_wow64 ? L"Sysnative" : L"System32");
+    _snwprintf(wow, MAX_PATH, L"%ls\\%ls\\notepad.exe", windir, self_wow64 ? L"System32" : L"SysWOW64");
+    HANDLE p64 = start_notepad(native), p32 = start_notepad(wow);
+    BOOL wow64 = TRUE;
+    assert_true(IsWow64Process(p64, &wow64) && !wow64);
+    assert_true(IsWow64Process(p32, &wow64) && wow64);
+
+    DWORD h = session_with_file(native);
+    LIST_OK(h, &l);
+    EXPECT_ONLY(&l, p64);
+    assert_int_equal(l.e[0].ApplicationType, RmMainWindow);
+    DWORD h2 = session_with_file(wow);
+    LIST_OK(h2, &l);
+    EXPECT_ONLY(&l, p32);
+    assert_int_equal(l.e[0].ApplicationType, RmMainWindow);
+}
+
 static void mapped_file_listed(void **state)
 {
     (void)state;
@@ -1108,6 +1159,7 @@ int it_parent(void)
         TEST(windowless_gui_program_is_unknown_named_by_file),
         TEST(dll_loader_listed),
         TEST(running_exe_copy_listed),
+        TEST(executables_of_both_bitnesses_listed),
         TEST(mapped_file_listed),
         TEST(two_holders_of_one_file),
         TEST(hard_link_listed),

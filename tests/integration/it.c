@@ -148,6 +148,12 @@ HANDLE it_launch_(const WCHAR *exe, DWORD flags, const char *file, int line, con
     return p;
 }
 
+void it_adopt(HANDLE process)
+{
+    assert_true(children.n < (int)(sizeof children.h / sizeof *children.h));
+    children.h[children.n++] = process;
+}
+
 int it_teardown(void **state)
 {
     (void)state;

@@ -100,6 +100,9 @@ void it_helper_path(const WCHAR *exe, WCHAR out[MAX_PATH]);
 HANDLE it_launch_(const WCHAR *exe, DWORD flags, const char *file, int line, const WCHAR *fmt, ...);
 #define IT_LAUNCH(exe, flags, ...) it_launch_((exe), (flags), __FILE__, __LINE__, __VA_ARGS__)
 
+/* A process the test started itself (not one of ours): the teardown kills it like a child. */
+void it_adopt(HANDLE process);
+
 /* The full name of it_event(name), for a program that opens it itself (rmapp --ready). */
 void it_event_name(const WCHAR *name, WCHAR out[256]);
 
