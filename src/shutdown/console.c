@@ -73,7 +73,6 @@ static DWORD WINAPI console_job_main(LPVOID param)
 {
     struct console_job *j = param;
     struct rm_target *t = j->t;
-    ULONGLONG deadline = GetTickCount64() + j->s->app_timeout;
     if (rm_sys.WaitForSingleObject(t->process, 0) == WAIT_OBJECT_0)
         return 0;
     if (!shares_our_console(t->info.Process.dwProcessId)) {
@@ -81,7 +80,9 @@ static DWORD WINAPI console_job_main(LPVOID param)
         send_ctrl_c(t->info.Process.dwProcessId);
     } else
         rm_trace("shutdown: console pid %lu shares our console: no CTRL_C", t->info.Process.dwProcessId);
-    rm_wait_exit(t->process, deadline, j->s->cancel);
+    /* The app's time runs from when it was told, as a GUI app's runs from its message: the
+     * helper's start (itself bounded) is ours, not the app's. */
+    rm_wait_exit(t->process, GetTickCount64() + j->s->app_timeout, j->s->cancel);
     return 0;
 }
 
