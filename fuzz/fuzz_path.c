@@ -22,6 +22,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (l3 > l2 + 1 || p[l3] != 0)
         abort();
     rm_text_hash(p, l3);
+    /* And back for opening: grows by at most the one unit p has room for. */
+    uint16_t *q = malloc((n + 2) * sizeof *q);
+    if (q) {
+        memcpy(q, p, (l3 + 1) * sizeof *q);
+        size_t l4 = rm_path_native_for_wow64(q, l3, windir, 10);
+        if (l4 > l3 + 1 || q[l4] != 0)
+            abort();
+        free(q);
+    }
     rm_service_name_valid(p, l3 < 300 ? l3 : 300);
 
     static struct rm_drive_map drives;

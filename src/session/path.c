@@ -129,14 +129,24 @@ static void replace_component(uint16_t *at, size_t tail, size_t old_n, const cha
         at[i] = (uint8_t)with[i];
 }
 
-size_t rm_path_wow64_native(uint16_t *path, size_t len, const uint16_t *windir, size_t windir_len)
+/* Where the path goes on after <windir> (a trailing backslash of windir ignored); 0 when it
+ * does not start with it. */
+static size_t after_windir(const uint16_t *path, size_t len, const uint16_t *windir, size_t windir_len)
 {
     while (windir_len > 0 && windir[windir_len - 1] == '\\')
         windir_len--;
     if (windir_len == 0 || len <= windir_len || !rm_text_equal(path, windir_len, windir, windir_len))
+        return 0;
+    return windir_len;
+}
+
+size_t rm_path_wow64_native(uint16_t *path, size_t len, const uint16_t *windir, size_t windir_len)
+{
+    size_t at = after_windir(path, len, windir, windir_len);
+    if (!at)
         return len;
-    uint16_t *p = path + windir_len;
-    size_t rest = len - windir_len;
+    uint16_t *p = path + at;
+    size_t rest = len - at;
     if (has_component(p, rest, "Sysnative")) {
         replace_component(p + 1, rest - 1 - 9, 9, "System32");
         return len - 1;
@@ -150,13 +160,10 @@ size_t rm_path_wow64_native(uint16_t *path, size_t len, const uint16_t *windir, 
 
 size_t rm_path_native_for_wow64(uint16_t *path, size_t len, const uint16_t *windir, size_t windir_len)
 {
-    while (windir_len > 0 && windir[windir_len - 1] == '\\')
-        windir_len--;
-    if (windir_len == 0 || len <= windir_len || !rm_text_equal(path, windir_len, windir, windir_len))
-        return len;
-    uint16_t *p = path + windir_len;
-    size_t rest = len - windir_len;
-    if (!has_component(p, rest, "System32"))
+    size_t at = after_windir(path, len, windir, windir_len);
+    uint16_t *p = path + at;
+    size_t rest = len - at;
+    if (!at || !has_component(p, rest, "System32"))
         return len;
     replace_component(p + 1, rest - 1 - 8, 8, "Sysnative");
     return len + 1;
