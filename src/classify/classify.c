@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "classify/internal.h"
+#include "detect/params.h"
 #include "sys/sys.h"
 
 /* One holder while it is judged. While `query` is open the PID cannot be reused, so every
@@ -43,6 +44,26 @@ static void windir_init(struct rm_cls_call *c)
     c->windir_len = n;
 }
 
+/* Under WOW64, the command lines of 64-bit holders come from the native helper, all in one
+ * question. */
+static DWORD ask_native(struct rm_cls_call *c, const struct rm_holders *holders)
+{
+    DWORD *pids = rm_sys.alloc(holders->count * sizeof *pids);
+    uint32_t n = 0;
+    if (!pids)
+        return ERROR_OUTOFMEMORY;
+    for (uint32_t i = 0; i < holders->count; i++) {
+        HANDLE p = rm_sys.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, holders->items[i].pid);
+        if (p && rm_process_beyond_wow64(p))
+            pids[n++] = holders->items[i].pid;
+        if (p)
+            rm_sys.CloseHandle(p);
+    }
+    DWORD err = n ? rm_native_query(pids, n, RM_NATIVE_PARAMS, &c->native) : ERROR_SUCCESS;
+    rm_sys.free(pids);
+    return err;
+}
+
 static DWORD call_begin(struct rm_cls_call *c, const struct rm_holders *holders)
 {
     FILETIME self_start;
@@ -62,7 +83,9 @@ static DWORD call_begin(struct rm_cls_call *c, const struct rm_holders *holders)
     if (!c->scm)
         c->scm_error = GetLastError();
     DWORD err = rm_svcmap_build(&c->services, c->scm);
-    return err ? err : rm_winmap_build(&c->windows, holders);
+    if (!err)
+        err = rm_winmap_build(&c->windows, holders);
+    return err || !c->self_wow64 ? err : ask_native(c, holders);
 }
 
 static void call_end(struct rm_cls_call *c)
@@ -74,6 +97,7 @@ static void call_end(struct rm_cls_call *c)
     rm_sys.free(c->image);
     rm_sys.free(c->open_path);
     rm_sys.free(c->cmdline);
+    rm_native_report_free(&c->native);
 }
 
 /* ---- the holder's process ------------------------------------------------------------------- */
@@ -230,7 +254,7 @@ static DWORD as_app(struct rm_cls_call *c, struct proc *p, RM_PROCESS_INFO *e, D
     DWORD err = app_name(c, p, slot, e->strAppName);
     if (err)
         return err;
-    int restartable = rm_app_restartable(c, p->query, p->deep);
+    int restartable = rm_app_restartable(c, p->query, p->deep, &e->Process);
     if (restartable < 0)
         return ERROR_OUTOFMEMORY;
     e->bRestartable = restartable ? TRUE : FALSE;

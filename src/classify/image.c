@@ -15,6 +15,7 @@
 #include <string.h>
 #include <winternl.h>
 
+#include "detect/params.h"
 #include "session/path.h"
 #include "sys/sys.h"
 
@@ -201,8 +202,17 @@ static int cmdline_from_peb(struct rm_cls_call *c, HANDLE query, HANDLE deep)
     return cmd.Length && read_at(deep, (ULONG_PTR)cmd.Buffer, c->cmdline, cmd.Length);
 }
 
-int rm_cmdline_readable(struct rm_cls_call *c, HANDLE query, HANDLE deep)
+int rm_cmdline_readable(struct rm_cls_call *c, HANDLE query, HANDLE deep, const RM_UNIQUE_PROCESS *who)
 {
+    if (c->self_wow64 && query && rm_process_beyond_wow64(query)) {
+        /* Out of our reach: the native helper read it, or nobody could. */
+        const struct rm_native_proc *np = rm_native_find(&c->native, who->dwProcessId, &who->ProcessStartTime);
+        if (np && (np->have & RM_NATIVE_PARAMS))
+            return np->cmd[0] != 0;
+        rm_trace("classify: 64-bit pid %lu: its command line is out of a 32-bit caller's reach without the native "
+                 "helper: not restartable", who->dwProcessId);
+        return 0;
+    }
     if (!c->cmdline && !(c->cmdline = rm_sys.alloc(CMDLINE_BYTES)))
         return -1;
     if (query) {

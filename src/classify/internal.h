@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "detect/detect.h"
+#include "detect/native.h"
 
 /* Longest Win32 path QueryFullProcessImageNameW can return, plus room for the WoW64 rewrite
  * (System32 -> Sysnative is one unit longer) and a NUL. */
@@ -85,6 +86,7 @@ struct rm_cls_call {
     WCHAR *image;      /* scratch: the current holder's executable path */
     WCHAR *open_path;  /* scratch: the same file as this process must spell it to open it */
     BYTE *cmdline;     /* scratch for reading command lines, allocated on first use */
+    struct rm_native_report native; /* under WOW64: what the native helper read of 64-bit holders */
 };
 
 /* ================================ the executable (image.c) ================================== */
@@ -98,7 +100,7 @@ const WCHAR *rm_image_open_path(struct rm_cls_call *c, size_t image_len);
 WORD rm_image_subsystem(struct rm_cls_call *c, HANDLE query, HANDLE deep, const WCHAR *file);
 /* Can the process's command line be read (what a restart without registration needs)?
  * 1 yes, 0 no, -1 out of memory. */
-int rm_cmdline_readable(struct rm_cls_call *c, HANDLE query, HANDLE deep);
+int rm_cmdline_readable(struct rm_cls_call *c, HANDLE query, HANDLE deep, const RM_UNIQUE_PROCESS *who);
 
 /* ================================ critical processes (critical.c) =========================== */
 
@@ -129,6 +131,6 @@ void rm_name_from_pid(DWORD pid, WCHAR *dst);
 int rm_restart_fallback_enabled(void);
 /* May an app (not a service, not critical, not the caller) be restarted?
  * 1 yes, 0 no, -1 out of memory. */
-int rm_app_restartable(struct rm_cls_call *c, HANDLE query, HANDLE deep);
+int rm_app_restartable(struct rm_cls_call *c, HANDLE query, HANDLE deep, const RM_UNIQUE_PROCESS *who);
 
 #endif

@@ -45,7 +45,7 @@ static int same_user(HANDLE query)
     return same;
 }
 
-int rm_app_restartable(struct rm_cls_call *c, HANDLE query, HANDLE deep)
+int rm_app_restartable(struct rm_cls_call *c, HANDLE query, HANDLE deep, const RM_UNIQUE_PROCESS *who)
 {
     DWORD size = 0, flags = 0;
     /* The registration lives in the target's memory: without PROCESS_VM_READ it is out of
@@ -59,5 +59,5 @@ int rm_app_restartable(struct rm_cls_call *c, HANDLE query, HANDLE deep)
         return 0;
     if (!c->restart_fallback || !same_user(query))
         return 0;
-    return rm_cmdline_readable(c, query, deep);
+    return rm_cmdline_readable(c, query, deep, who);
 }

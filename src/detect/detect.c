@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "idset.h"
+#include "native.h"
 #include "ntpath.h"
+#include "params.h"
 #include "registered.h"
 #include "session/layout.h"
 #include "session/regindex.h"
@@ -141,8 +143,7 @@ struct scan {
     struct rm_identity *found;
     BYTE *ok;
     DWORD self;
-    UNICODE_STRING *name; /* mapped-file name buffer, grown as names need */
-    SIZE_T name_cap;
+    struct rm_name_buf names;
     uint16_t *path; /* its Win32 form: any length a path can have */
     WCHAR *image;   /* a process's executable, as the system names it */
     int oom;        /* a mapping went unidentified for want of memory: the result is not whole */
@@ -223,39 +224,12 @@ static int mapped_identity(struct scan *s, const WCHAR *nt, uint32_t n, struct r
     return 1;
 }
 
-/* The NT name of the file mapped at `base`, or NULL. The buffer grows for long names (the
- * kernel answers with the size it needs); 64 KiB holds any path. */
-static const UNICODE_STRING *mapped_name(struct scan *s, HANDLE process, PVOID base)
-{
-    for (int attempt = 0; attempt < 4; attempt++) {
-        SIZE_T need = 0;
-        NTSTATUS st = rm_sys.NtQueryVirtualMemory(process, base, 2 /* MemoryMappedFilenameInformation */, s->name,
-                                                  s->name_cap, &need);
-        if (st >= 0)
-            return s->name->Length && s->name->Length / 2 < RM_PATH_UNITS ? s->name : NULL;
-        if (st != (NTSTATUS)0x80000005L && st != (NTSTATUS)0xC0000004L && st != (NTSTATUS)0xC0000023L)
-            return NULL;
-        SIZE_T cap = need > s->name_cap ? need : s->name_cap * 2;
-        if (cap > (SIZE_T)80 * 1024)
-            return NULL;
-        UNICODE_STRING *bigger = rm_sys.alloc(cap);
-        if (!bigger) {
-            s->oom = 1;
-            return NULL;
-        }
-        rm_sys.free(s->name);
-        s->name = bigger;
-        s->name_cap = cap;
-    }
-    return NULL;
-}
-
 /* The process's executable, DLLs and mapped views, from the regions the walker found. */
 static uint32_t match_mappings(struct scan *s, HANDLE process, LONG nregions)
 {
     uint32_t how = 0;
     for (LONG i = 0; i < nregions; i++) {
-        const UNICODE_STRING *name = mapped_name(s, process, s->regions[i].base);
+        const UNICODE_STRING *name = rm_mapped_name(&s->names, process, s->regions[i].base);
         struct rm_identity id;
         if (name && mapped_identity(s, name->Buffer, name->Length / 2, &id) && rm_idset_find(s->ids, &id) >= 0)
             how |= s->regions[i].type == MEM_IMAGE ? RM_HOLD_IMAGE : RM_HOLD_MAPPED;
@@ -298,6 +272,81 @@ static void plain_free(void *p)
     rm_sys.free(p);
 }
 
+/* Under WOW64, the snapshot's 64-bit processes (sorted, as the snapshot is): their mappings
+ * are asked of the native helper. */
+static DWORD list_native(const struct by_process *order, ULONG n, DWORD self, DWORD only_pid, DWORD **out,
+                         uint32_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    if (only_pid)
+        return ERROR_SUCCESS;
+    DWORD *pids = rm_sys.alloc((n ? n : 1) * sizeof *pids);
+    if (!pids)
+        return ERROR_OUTOFMEMORY;
+    uint32_t k = 0;
+    for (ULONG i = 0; i < n; i++) {
+        DWORD pid = (DWORD)order[i].pid;
+        if (!pid || pid == self || (k && pids[k - 1] == pid))
+            continue;
+        HANDLE p = rm_sys.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+        if (p && rm_process_beyond_wow64(p))
+            pids[k++] = pid;
+        if (p)
+            rm_sys.CloseHandle(p);
+    }
+    *out = pids;
+    *count = k;
+    return ERROR_SUCCESS;
+}
+
+static int in_sorted(const DWORD *pids, uint32_t n, DWORD pid)
+{
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (pids[mid] == pid)
+            return 1;
+        if (pids[mid] < pid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+/* What the native helper saw of the 64-bit processes, matched as our own walk's regions are. */
+static DWORD match_native(struct scan *s, const DWORD *pids, uint32_t n, const struct rm_native_report *r,
+                          struct rm_holders *out)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        HANDLE p = rm_sys.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pids[i]);
+        FILETIME st;
+        if (!p)
+            continue; /* gone since */
+        const struct rm_native_proc *np = start_time(p, &st) ? rm_native_find(r, pids[i], &st) : NULL;
+        rm_sys.CloseHandle(p);
+        if (!np || !(np->have & RM_NATIVE_WALK)) {
+            rm_trace("detect: 64-bit pid %lu: its DLLs and mapped views are unknown (no answer from the native helper)",
+                     pids[i]);
+            continue;
+        }
+        uint32_t how = 0;
+        for (uint32_t k = 0; k < np->nregions; k++) {
+            struct rm_identity id;
+            if (mapped_identity(s, np->regions[k].name, np->regions[k].len, &id) && rm_idset_find(s->ids, &id) >= 0)
+                how |= np->regions[k].type == MEM_IMAGE ? RM_HOLD_IMAGE : RM_HOLD_MAPPED;
+        }
+        if (!how)
+            continue;
+        rm_trace("detect: 64-bit pid %lu uses a registered file:%s%s (seen by the native helper)", pids[i],
+                 how & RM_HOLD_IMAGE ? " image/DLL" : "", how & RM_HOLD_MAPPED ? " mapped view" : "");
+        if (rm_holders_add(out, pids[i], &st, how, NULL) < 0)
+            return ERROR_OUTOFMEMORY;
+    }
+    return ERROR_SUCCESS;
+}
+
 /* Every process in the snapshot (or only `only_pid`), its File handles and its mappings. */
 static DWORD scan_system(const struct rm_idset *ids, const struct rm_cancel *cancel, DWORD only_pid,
                          struct rm_holders *out)
@@ -321,6 +370,12 @@ static DWORD scan_system(const struct rm_idset *ids, const struct rm_cancel *can
         s.self_wow64 = FALSE;
     struct handle_table *t = NULL;
     struct by_process *order = NULL;
+    DWORD *native_pids = NULL;
+    uint32_t nnative = 0;
+    struct rm_native_job native;
+    struct rm_native_report report;
+    memset(&native, 0, sizeof native);
+    memset(&report, 0, sizeof report);
     DWORD err = take_snapshot(&t);
     int type = err ? -1 : file_type_index(t, s.self, probe);
     if (!err)
@@ -334,12 +389,10 @@ static DWORD scan_system(const struct rm_idset *ids, const struct rm_cancel *can
         s.dups = rm_sys.alloc((t->count ? t->count : 1) * sizeof *s.dups);
         s.found = rm_sys.alloc((t->count ? t->count : 1) * sizeof *s.found);
         s.ok = rm_sys.alloc(t->count ? t->count : 1);
-        s.name_cap = 4096;
-        s.name = rm_sys.alloc(s.name_cap);
         s.path = rm_sys.alloc(RM_PATH_UNITS * sizeof *s.path);
         s.image = rm_sys.alloc(RM_PATH_UNITS * sizeof *s.image);
         s.regions = rm_sys.alloc(RM_WALK_MAX_REGIONS * sizeof *s.regions);
-        if (!s.dups || !s.found || !s.ok || !s.name || !s.path || !s.image || !s.regions)
+        if (!s.dups || !s.found || !s.ok || !s.path || !s.image || !s.regions)
             err = ERROR_OUTOFMEMORY;
     }
     if (!err)
@@ -352,6 +405,9 @@ static DWORD scan_system(const struct rm_idset *ids, const struct rm_cancel *can
             order[i].index = i;
         }
         qsort(order, t->count, sizeof *order, by_pid);
+        /* The native helper walks the 64-bit processes while we do the rest. */
+        if (s.self_wow64 && !(err = list_native(order, t->count, s.self, only_pid, &native_pids, &nnative)))
+            err = rm_native_begin(&native, native_pids, nnative, RM_NATIVE_WALK);
         for (ULONG i = 0, j; i < t->count && !err; i = j) {
             DWORD pid = (DWORD)order[i].pid;
             for (j = i + 1; j < t->count && order[j].pid == order[i].pid; j++)
@@ -370,10 +426,13 @@ static DWORD scan_system(const struct rm_idset *ids, const struct rm_cancel *can
                 p = rm_sys.OpenProcess(PROCESS_DUP_HANDLE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
             if (!p)
                 continue; /* gone since the snapshot, or not ours to inspect */
-            /* Both slow parts of a process run at once, each on a watched thread. */
-            rm_walker_begin(&s.walker, p, pid);
+            /* Both slow parts of a process run at once, each on a watched thread. A 64-bit
+             * process seen from WOW64 is walked by the native helper instead. */
+            int native_walk = native.helper && in_sorted(native_pids, nnative, pid);
+            if (!native_walk)
+                rm_walker_begin(&s.walker, p, pid);
             LONG k = match_handles_begin(&s, p, t, order + i, j - i, type);
-            LONG nregions = rm_walker_end(&s.walker);
+            LONG nregions = native_walk ? 0 : rm_walker_end(&s.walker);
             uint32_t how = nregions > 0 ? match_mappings(&s, p, nregions) : 0;
             how |= match_image_name(&s, p);
             how |= match_handles_end(&s, p, k);
@@ -387,7 +446,14 @@ static DWORD scan_system(const struct rm_idset *ids, const struct rm_cancel *can
                 rm_sys.CloseHandle(p);
         }
     }
-    if (!err && s.oom)
+    if (native_pids) {
+        DWORD end = rm_native_end(&native, &report);
+        if (!err)
+            err = end ? end : match_native(&s, native_pids, nnative, &report, out);
+        rm_native_report_free(&report);
+        rm_sys.free(native_pids);
+    }
+    if (!err && (s.oom || s.names.oom))
         err = ERROR_OUTOFMEMORY;
     rm_worker_stop(&s.worker);
     rm_walker_stop(&s.walker);
@@ -396,7 +462,7 @@ static DWORD scan_system(const struct rm_idset *ids, const struct rm_cancel *can
     rm_sys.free(s.dups);
     rm_sys.free(s.found);
     rm_sys.free(s.ok);
-    rm_sys.free(s.name);
+    rm_sys.free(s.names.name);
     rm_sys.free(s.path);
     rm_sys.free(s.image);
     rm_sys.free(order);

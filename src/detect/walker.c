@@ -104,3 +104,36 @@ void rm_walker_stop(struct rm_walker *w)
 {
     rm_watched_stop(&w->t);
 }
+
+/* The kernel answers with the size it needs; 80 KiB holds any path. */
+const UNICODE_STRING *rm_mapped_name(struct rm_name_buf *b, HANDLE process, PVOID base)
+{
+    if (!b->name) {
+        if (!(b->name = rm_sys.alloc(4096))) {
+            b->oom = 1;
+            return NULL;
+        }
+        b->cap = 4096;
+    }
+    for (int attempt = 0; attempt < 4; attempt++) {
+        SIZE_T need = 0;
+        NTSTATUS st = rm_sys.NtQueryVirtualMemory(process, base, 2 /* MemoryMappedFilenameInformation */, b->name,
+                                                  b->cap, &need);
+        if (st >= 0)
+            return b->name->Length && b->name->Length / 2 < RM_NT_NAME_MAX ? b->name : NULL;
+        if (st != (NTSTATUS)0x80000005L && st != (NTSTATUS)0xC0000004L && st != (NTSTATUS)0xC0000023L)
+            return NULL;
+        SIZE_T cap = need > b->cap ? need : b->cap * 2;
+        if (cap > (SIZE_T)80 * 1024)
+            return NULL;
+        UNICODE_STRING *bigger = rm_sys.alloc(cap);
+        if (!bigger) {
+            b->oom = 1;
+            return NULL;
+        }
+        rm_sys.free(b->name);
+        b->name = bigger;
+        b->cap = cap;
+    }
+    return NULL;
+}

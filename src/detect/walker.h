@@ -14,6 +14,7 @@
 #define RM_WALKER_H
 
 #include <windows.h>
+#include <winternl.h>
 
 #include "worker.h"
 
@@ -39,5 +40,16 @@ void rm_walker_begin(struct rm_walker *w, HANDLE process, DWORD pid);
 /* Waits for the walk; returns the number of regions, or -1 when it was abandoned. */
 LONG rm_walker_end(struct rm_walker *w);
 void rm_walker_stop(struct rm_walker *w);
+
+/* A buffer for mapped-file names, grown as names need (start it zeroed; rm_sys.free name). */
+struct rm_name_buf {
+    UNICODE_STRING *name;
+    SIZE_T cap;
+    int oom; /* a name was lost for want of memory */
+};
+/* Longest NT name we take, in WCHARs: any Win32 path, with room for its NT prefix. */
+#define RM_NT_NAME_MAX (32768u + 16u)
+/* The NT name of the file mapped at `base` in `process`, or NULL (not a file, or gone). */
+const UNICODE_STRING *rm_mapped_name(struct rm_name_buf *b, HANDLE process, PVOID base);
 
 #endif

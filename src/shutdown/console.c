@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/native.h"
 #include "shutdown.h"
 #include "sys/sys.h"
 
@@ -33,28 +34,13 @@ static BOOL shares_our_console(DWORD pid)
 
 BOOL rm_start_helper(const WCHAR *args, HANDLE *process)
 {
-    WCHAR sysdir[MAX_PATH], dll[MAX_PATH], cmd[3 * MAX_PATH + 64];
-    UINT sl = rm_sys.GetSystemDirectoryW(sysdir, MAX_PATH);
+    WCHAR rundll[MAX_PATH + 16], dll[MAX_PATH];
+    UINT sl = rm_sys.GetSystemDirectoryW(rundll, MAX_PATH);
     DWORD dl = rm_module ? rm_sys.GetModuleFileNameW(rm_module, dll, MAX_PATH) : 0;
     if (!sl || sl >= MAX_PATH || !dl || dl >= MAX_PATH)
         return FALSE;
-    /* rundll32 looks for the W entry of a name first and gives it a wide command line */
-    int n = _snwprintf(cmd, sizeof cmd / sizeof *cmd, L"\"%ls\\rundll32.exe\" \"%ls\",RmRunHelper %ls", sysdir,
-                       dll, args);
-    if (n < 0 || (size_t)n >= sizeof cmd / sizeof *cmd)
-        return FALSE;
-    STARTUPINFOW si;
-    PROCESS_INFORMATION pi;
-    memset(&si, 0, sizeof si);
-    si.cb = sizeof si;
-    if (!rm_sys.CreateProcessW(NULL, cmd, NULL, NULL, FALSE, DETACHED_PROCESS, NULL, NULL, &si, &pi))
-        return FALSE;
-    rm_sys.CloseHandle(pi.hThread);
-    if (process)
-        *process = pi.hProcess;
-    else
-        rm_sys.CloseHandle(pi.hProcess);
-    return TRUE;
+    wcscpy(rundll + sl, L"\\rundll32.exe");
+    return rm_spawn_helper(rundll, dll, args, process);
 }
 
 static void send_ctrl_c(DWORD pid)
@@ -128,4 +114,6 @@ void CALLBACK RmRunHelperW(HWND hwnd, HINSTANCE inst, LPWSTR cmdline, int show)
         helper_ctrl_c(cmdline + 6);
     else if (!wcsncmp(cmdline, L"guard ", 6))
         rm_guard_main(cmdline + 6);
+    else if (!wcsncmp(cmdline, L"native ", 7))
+        rm_native_helper_main(cmdline + 7);
 }

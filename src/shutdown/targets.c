@@ -6,6 +6,8 @@
  */
 #include <string.h>
 
+#include "detect/native.h"
+#include "detect/params.h"
 #include "shutdown.h"
 #include "sys/sys.h"
 
@@ -72,66 +74,49 @@ DWORD rm_run_parallel(LPTHREAD_START_ROUTINE fn, void *args, size_t arg_size, ui
 
 /* ---- the command line and directory a process runs with -------------------------------- */
 
-static BOOL read_remote(HANDLE p, ULONGLONG at, void *buf, SIZE_T n)
+static WCHAR *copy_text(const WCHAR *src)
 {
-    SIZE_T got = 0;
-    if (at > (ULONG_PTR)-1)
-        return FALSE; /* a 64-bit address seen from a 32-bit process */
-    return rm_sys.ReadProcessMemory(p, (LPCVOID)(ULONG_PTR)at, buf, n, &got) && got == n;
+    size_t n = wcslen(src);
+    WCHAR *d = rm_sys.alloc((n + 1) * sizeof *d);
+    if (d)
+        memcpy(d, src, (n + 1) * sizeof *d);
+    return d;
 }
 
-static WCHAR *read_string(HANDLE p, const BYTE *ustr, int ptr64)
+/* What the native helper read of a 64-bit target (WOW64 caller): it must be this very process. */
+static BOOL params_from_native(const struct rm_native_report *r, struct rm_target *w)
 {
-    USHORT len;
-    ULONGLONG buf = 0;
-    memcpy(&len, ustr, 2);
-    memcpy(&buf, ustr + (ptr64 ? 8 : 4), ptr64 ? 8 : 4);
-    WCHAR *s = rm_sys.alloc((size_t)len + sizeof(WCHAR));
-    if (!s)
-        return NULL;
-    if (len && !read_remote(p, buf, s, len)) {
-        rm_sys.free(s);
-        return NULL;
-    }
-    s[len / sizeof(WCHAR)] = 0;
-    return s;
-}
-
-/* Reads RTL_USER_PROCESS_PARAMETERS of the target: its PEB (native or, for a 32-bit target
- * seen from 64-bit code, the WOW64 one) points to it. */
-static BOOL capture_command(HANDLE p, WCHAR **cmd, WCHAR **dir)
-{
-    BOOL self_wow = FALSE, target_wow = FALSE;
-    rm_sys.IsWow64Process(RM_CURRENT_PROCESS, &self_wow);
-    rm_sys.IsWow64Process(p, &target_wow);
-    ULONGLONG peb = 0;
-    int ptr64 = sizeof(void *) == 8 && !target_wow;
-    if (sizeof(void *) == 8 && target_wow) {
-        ULONG_PTR wow_peb = 0;
-        if (rm_sys.NtQueryInformationProcess(p, ProcessWow64Information, &wow_peb, sizeof wow_peb, NULL) < 0)
-            return FALSE;
-        peb = wow_peb;
-    } else {
-        if (sizeof(void *) == 4 && self_wow && !target_wow)
-            return FALSE; /* a 64-bit target's memory is out of a 32-bit caller's reach */
-        PROCESS_BASIC_INFORMATION pbi;
-        if (rm_sys.NtQueryInformationProcess(p, ProcessBasicInformation, &pbi, sizeof pbi, NULL) < 0)
-            return FALSE;
-        peb = (ULONG_PTR)pbi.PebBaseAddress;
-    }
-    ULONGLONG params = 0;
-    BYTE buf[0x80];
-    if (!peb || !read_remote(p, peb + (ptr64 ? 0x20 : 0x10), &params, ptr64 ? 8 : 4) || !params ||
-        !read_remote(p, params, buf, ptr64 ? 0x80 : 0x48))
+    const struct rm_native_proc *np = rm_native_find(r, w->info.Process.dwProcessId, &w->info.Process.ProcessStartTime);
+    if (!np || !(np->have & RM_NATIVE_PARAMS)) {
+        rm_trace("shutdown: 64-bit pid %lu: no command line from the native helper: it cannot be restarted",
+                 w->info.Process.dwProcessId);
         return FALSE;
-    *dir = read_string(p, buf + (ptr64 ? 0x38 : 0x24), ptr64);
-    *cmd = read_string(p, buf + (ptr64 ? 0x70 : 0x40), ptr64);
-    if (*dir && *cmd)
+    }
+    w->cmd = copy_text(np->cmd);
+    w->dir = copy_text(np->dir);
+    if (w->cmd && w->dir)
         return TRUE;
-    rm_sys.free(*dir);
-    rm_sys.free(*cmd);
-    *dir = *cmd = NULL;
+    rm_sys.free(w->cmd);
+    rm_sys.free(w->dir);
+    w->cmd = w->dir = NULL;
     return FALSE;
+}
+
+/* Under WOW64, one question to the native helper for every 64-bit target. */
+static DWORD ask_native(const struct rm_target *t, uint32_t n, BYTE *beyond, struct rm_native_report *r)
+{
+    DWORD *pids = rm_sys.alloc((n ? n : 1) * sizeof *pids);
+    uint32_t k = 0;
+    if (!pids)
+        return ERROR_OUTOFMEMORY;
+    for (uint32_t i = 0; i < n; i++) {
+        beyond[i] = t[i].process && t[i].info.ApplicationType != RmService && rm_process_beyond_wow64(t[i].process);
+        if (beyond[i])
+            pids[k++] = t[i].info.Process.dwProcessId;
+    }
+    DWORD err = k ? rm_native_query(pids, k, RM_NATIVE_PARAMS, r) : ERROR_SUCCESS;
+    rm_sys.free(pids);
+    return err;
 }
 
 /* Does the target run as the caller runs (same user, same elevation)? Only then may anyone
@@ -210,9 +195,16 @@ static void pin(struct rm_target *t)
 
 DWORD rm_targets_prepare(struct rm_target *t, uint32_t n)
 {
-    for (uint32_t i = 0; i < n; i++) {
+    struct rm_native_report native;
+    BYTE *beyond = rm_alloc_zero(n ? n : 1);
+    memset(&native, 0, sizeof native);
+    if (!beyond)
+        return ERROR_OUTOFMEMORY;
+    for (uint32_t i = 0; i < n; i++)
+        pin(&t[i]);
+    DWORD err = ask_native(t, n, beyond, &native);
+    for (uint32_t i = 0; i < n && !err; i++) {
         struct rm_target *x = &t[i];
-        pin(x);
         x->status = RmStatusRunning;
         struct rm_stopped_info *r = &x->restart;
         memset(r, 0, sizeof *r);
@@ -225,7 +217,11 @@ DWORD rm_targets_prepare(struct rm_target *t, uint32_t n)
             r->nsvc = (uint32_t)wcsnlen(x->info.strServiceShortName, CCH_RM_MAX_SVC_NAME);
             continue;
         }
-        if (!x->process || !capture_command(x->process, &x->cmd, &x->dir))
+        if (!x->process)
+            continue;
+        BOOL have = beyond[i] ? params_from_native(&native, x)
+                              : rm_process_params(x->process, &x->cmd, &x->dir) == ERROR_SUCCESS;
+        if (!have)
             continue;
         r->cmd = (const uint16_t *)x->cmd;
         r->ncmd = (uint32_t)wcslen(x->cmd);
@@ -236,6 +232,10 @@ DWORD rm_targets_prepare(struct rm_target *t, uint32_t n)
         if (same_identity(x->process))
             r->flags |= RM_STOPPED_SAME_IDENTITY;
     }
+    rm_native_report_free(&native);
+    rm_sys.free(beyond);
+    if (err)
+        return err;
     struct window_walk w = {t, n, 0};
     rm_sys.EnumWindows(collect_window, (LPARAM)&w);
     return w.failed ? ERROR_OUTOFMEMORY : ERROR_SUCCESS;

@@ -6,6 +6,7 @@
  */
 #include "sys.h"
 
+#include <stdio.h>
 #include <string.h>
 
 enum rm_proc_state rm_process_state(DWORD pid, const FILETIME *start)
@@ -117,4 +118,25 @@ DWORD rm_last_error_save(void)
 void rm_last_error_restore(DWORD saved)
 {
     SetLastError(saved);
+}
+
+BOOL rm_spawn_helper(const WCHAR *rundll, const WCHAR *dll, const WCHAR *args, HANDLE *process)
+{
+    WCHAR cmd[3 * MAX_PATH + 64];
+    /* rundll32 looks for the W entry of a name first and gives it a wide command line */
+    int n = _snwprintf(cmd, sizeof cmd / sizeof *cmd, L"\"%ls\" \"%ls\",RmRunHelper %ls", rundll, dll, args);
+    if (n < 0 || (size_t)n >= sizeof cmd / sizeof *cmd)
+        return FALSE;
+    STARTUPINFOW si;
+    PROCESS_INFORMATION pi;
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    if (!rm_sys.CreateProcessW(NULL, cmd, NULL, NULL, FALSE, DETACHED_PROCESS, NULL, NULL, &si, &pi))
+        return FALSE;
+    rm_sys.CloseHandle(pi.hThread);
+    if (process)
+        *process = pi.hProcess;
+    else
+        rm_sys.CloseHandle(pi.hProcess);
+    return TRUE;
 }

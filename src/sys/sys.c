@@ -83,7 +83,8 @@ static HRESULT WINAPI sys_GetApplicationRestartSettings(HANDLE p, PWSTR cmd, PDW
         TerminateProcess, DuplicateTokenEx, CreateProcessW, CreateProcessAsUserW, RegGetValueW, \
         ControlService, StartServiceW, GetModuleFileNameW, GetConsoleProcessList,             \
         GetSystemDirectoryW, FreeConsole, AttachConsole, SetConsoleCtrlHandler,               \
-        GenerateConsoleCtrlEvent, WriteFile, OutputDebugStringA,                              \
+        GenerateConsoleCtrlEvent, WriteFile, OutputDebugStringA, CreatePipe, PeekNamedPipe,   \
+        ReadFile,                                                                             \
     }
 
 static const struct rm_sys_table rm_sys_real = RM_SYS_REAL_ENTRIES;

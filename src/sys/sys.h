@@ -118,6 +118,11 @@ struct rm_sys_table {
     BOOL (WINAPI *GenerateConsoleCtrlEvent)(DWORD, DWORD);
     BOOL (WINAPI *WriteFile)(HANDLE, LPCVOID, DWORD, LPDWORD, LPOVERLAPPED);
     void (WINAPI *OutputDebugStringA)(LPCSTR);
+
+    /* the native helper's channel (src/detect/native.c) */
+    BOOL (WINAPI *CreatePipe)(PHANDLE, PHANDLE, LPSECURITY_ATTRIBUTES, DWORD);
+    BOOL (WINAPI *PeekNamedPipe)(HANDLE, LPVOID, DWORD, LPDWORD, LPDWORD, LPDWORD);
+    BOOL (WINAPI *ReadFile)(HANDLE, LPVOID, DWORD, LPDWORD, LPOVERLAPPED);
 };
 
 /* ---- tracing (src/sys/trace.c) -------------------------------------------------------------
@@ -178,6 +183,10 @@ struct rm_path_env {
     WCHAR windir[MAX_PATH + 1]; /* empty if unavailable */
 };
 void rm_path_env_init(struct rm_path_env *env);
+
+/* Starts `rundll` running `dll`'s RmRunHelperW with args, detached from any console and
+ * inheriting no handles. FALSE when the command does not fit or the process cannot start. */
+BOOL rm_spawn_helper(const WCHAR *rundll, const WCHAR *dll, const WCHAR *args, HANDLE *process);
 
 /* The API boundary keeps the caller's last-error value: callers check our return codes, and
  * what we call internally is none of their business. */

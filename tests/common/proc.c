@@ -225,6 +225,13 @@ void rm_test_helper_path(const WCHAR *exe, WCHAR out[MAX_PATH])
     out[MAX_PATH - 1] = 0;
 }
 
+BOOL rm_test_other_helper_path(const WCHAR *exe, WCHAR out[MAX_PATH])
+{
+    _snwprintf(out, MAX_PATH, L"%ls\\%ls", RM_OTHER_BIN_DIR, exe);
+    out[MAX_PATH - 1] = 0;
+    return GetFileAttributesW(out) != INVALID_FILE_ATTRIBUTES;
+}
+
 /* ---- events ------------------------------------------------------------------------------------ */
 
 HANDLE rm_test_event(const WCHAR *full_name)

@@ -89,6 +89,9 @@ void rm_test_kill_(struct rm_test_procs *l, HANDLE child, const char *file, int 
 
 /* Full path of a program beside this one (the helpers are built into the same bin/). */
 void rm_test_helper_path(const WCHAR *exe, WCHAR out[MAX_PATH]);
+/* The same program built for the other architecture (the other build tree's bin/): a process
+ * of the other bitness. FALSE when that tree has not been built. */
+BOOL rm_test_other_helper_path(const WCHAR *exe, WCHAR out[MAX_PATH]);
 
 /* ---- events ------------------------------------------------------------------------------------ */
 

@@ -561,6 +561,61 @@ static void executables_of_both_bitnesses_listed(void **state)
     assert_int_equal(l.e[0].ApplicationType, RmMainWindow);
 }
 
+/* The helper app of the other architecture, or a skip where this prefix cannot run it: an x64
+ * prefix without wine32 has no 32-bit side. Under WOW64 the 64-bit one always runs. */
+static void other_bitness_app(WCHAR out[MAX_PATH])
+{
+    WCHAR wow[MAX_PATH];
+    BOOL self_wow64 = FALSE;
+    assert_true(IsWow64Process(GetCurrentProcess(), &self_wow64));
+    if (!rm_test_other_helper_path(L"rmapp.exe", out)) {
+        print_error("%ls is missing: build both presets first\n", out);
+        fail();
+    }
+    UINT n = GetSystemWow64DirectoryW(wow, MAX_PATH);
+    if (!self_wow64 && (!n || n > MAX_PATH - 16 || (wcscat(wow, L"\\kernel32.dll"),
+                                                   GetFileAttributesW(wow) == INVALID_FILE_ATTRIBUTES))) {
+        print_message("no 32-bit side in this prefix (no wine32): skipped\n");
+        skip();
+    }
+}
+
+/* A process of the other bitness is found by everything it uses: a DLL it loaded and a view it
+ * mapped (for a 64-bit one seen from WOW64: above 4 GiB, through the native helper), its
+ * executable and an open file; and it is restartable, its command line read. */
+static void other_bitness_dll_view_and_exe_listed(void **state)
+{
+    (void)state;
+    WCHAR other[MAX_PATH], dir[MAX_PATH], dll[MAX_PATH], view[MAX_PATH], held[MAX_PATH], src[MAX_PATH];
+    struct listing l;
+    other_bitness_app(other);
+    it_make_dir(L"bitness", dir);
+    path_of(dll, dir, L"loaded.dll");
+    path_of(view, dir, L"mapped.dat");
+    path_of(held, dir, L"held.dat");
+    /* A DLL of the app's own bitness: the other tree's rstrtmgr.dll. */
+    assert_true(rm_test_other_helper_path(L"rstrtmgr.dll", src));
+    assert_true(CopyFileW(src, dll, FALSE));
+    make_file(view);
+    HANDLE app = IT_LAUNCH(other, 0, L"--load \"%ls\" --map \"%ls\" --hold \"%ls\"", dll, view, held);
+    BOOL wow64 = FALSE, self_wow64 = FALSE;
+    assert_true(IsWow64Process(app, &wow64) && IsWow64Process(GetCurrentProcess(), &self_wow64));
+    assert_true(wow64 != self_wow64);
+
+    const WCHAR *each[] = {dll, view, other, held};
+    for (int i = 0; i < 4; i++) {
+        DWORD h = session_with_file(each[i]);
+        LIST_OK(h, &l);
+        EXPECT_ONLY(&l, app);
+        const RM_PROCESS_INFO *e = find(&l, GetProcessId(app));
+        assert_int_equal(e->ApplicationType, RmConsole);
+        assert_string_equal(e->strAppName, L"rstrtmgr test app"); /* its version resource */
+        assert_true(e->bRestartable);
+        EXPECT_RC(ERROR_SUCCESS, RmEndSession(h));
+        it_forget(h);
+    }
+}
+
 static void mapped_file_listed(void **state)
 {
     (void)state;
@@ -1160,6 +1215,7 @@ int it_parent(void)
         TEST(dll_loader_listed),
         TEST(running_exe_copy_listed),
         TEST(executables_of_both_bitnesses_listed),
+        TEST(other_bitness_dll_view_and_exe_listed),
         TEST(mapped_file_listed),
         TEST(two_holders_of_one_file),
         TEST(hard_link_listed),
