@@ -64,11 +64,14 @@ DWORD rm_process_params(HANDLE p, WCHAR **cmd, WCHAR **dir)
     *cmd = *dir = NULL;
     if (rm_process_beyond_wow64(p))
         return ERROR_NOT_SUPPORTED;
-    if (sizeof(void *) == 8 && rm_sys.IsWow64Process(p, &target_wow) && target_wow) {
-        /* A 32-bit target seen from 64-bit code: its own (WOW64) PEB has the 32-bit layout. */
-        ULONG_PTR wow_peb = 0;
-        if (rm_sys.NtQueryInformationProcess(p, ProcessWow64Information, &wow_peb, sizeof wow_peb, NULL) < 0)
-            return ERROR_PARTIAL_COPY;
+    /* A 32-bit target seen from 64-bit code: Windows names its WOW64 PEB (32-bit layout, the
+     * parameters its 32-bit code keeps current) in ProcessWow64Information. Wine 8 answers
+     * only "yes" there (1), and its native PEB carries the parameters in the native layout.
+     * An answer inside the first 64 KiB, which is never mapped, is not an address. */
+    ULONG_PTR wow_peb = 0;
+    if (sizeof(void *) == 8 && rm_sys.IsWow64Process(p, &target_wow) && target_wow &&
+        rm_sys.NtQueryInformationProcess(p, ProcessWow64Information, &wow_peb, sizeof wow_peb, NULL) >= 0 &&
+        wow_peb >= 0x10000) {
         peb = wow_peb;
         l = &layout32;
     } else {

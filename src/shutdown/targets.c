@@ -221,8 +221,10 @@ DWORD rm_targets_prepare(struct rm_target *t, uint32_t n)
             continue;
         BOOL have = beyond[i] ? params_from_native(&native, x)
                               : rm_process_params(x->process, &x->cmd, &x->dir) == ERROR_SUCCESS;
-        if (!have)
+        if (!have) {
+            rm_trace("shutdown: pid %u: its command line could not be read: it cannot be restarted", r->pid);
             continue;
+        }
         r->cmd = (const uint16_t *)x->cmd;
         r->ncmd = (uint32_t)wcslen(x->cmd);
         r->dir = (const uint16_t *)x->dir;

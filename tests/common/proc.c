@@ -232,6 +232,24 @@ BOOL rm_test_other_helper_path(const WCHAR *exe, WCHAR out[MAX_PATH])
     return GetFileAttributesW(out) != INVALID_FILE_ATTRIBUTES;
 }
 
+void rm_test_other_helper(const WCHAR *exe, WCHAR out[MAX_PATH])
+{
+    WCHAR wow[MAX_PATH + 16];
+    BOOL self_wow64 = FALSE;
+    assert_true(IsWow64Process(GetCurrentProcess(), &self_wow64));
+    if (!rm_test_other_helper_path(exe, out)) {
+        print_error("%ls is missing: build both presets first\n", out);
+        fail();
+    }
+    if (self_wow64)
+        return; /* under WOW64 the 64-bit side is always there */
+    UINT n = GetSystemWow64DirectoryW(wow, MAX_PATH);
+    if (!n || n >= MAX_PATH || (wcscat(wow, L"\\kernel32.dll"), GetFileAttributesW(wow) == INVALID_FILE_ATTRIBUTES)) {
+        print_message("this prefix has no 32-bit side (no wine32): skipped\n");
+        skip();
+    }
+}
+
 /* ---- events ------------------------------------------------------------------------------------ */
 
 HANDLE rm_test_event(const WCHAR *full_name)

@@ -92,6 +92,9 @@ void rm_test_helper_path(const WCHAR *exe, WCHAR out[MAX_PATH]);
 /* The same program built for the other architecture (the other build tree's bin/): a process
  * of the other bitness. FALSE when that tree has not been built. */
 BOOL rm_test_other_helper_path(const WCHAR *exe, WCHAR out[MAX_PATH]);
+/* The same, for a test that starts it: fails when it is not built, skips (saying why) where
+ * this prefix cannot run 32-bit programs. */
+void rm_test_other_helper(const WCHAR *exe, WCHAR out[MAX_PATH]);
 
 /* ---- events ------------------------------------------------------------------------------------ */
 

@@ -561,25 +561,6 @@ static void executables_of_both_bitnesses_listed(void **state)
     assert_int_equal(l.e[0].ApplicationType, RmMainWindow);
 }
 
-/* The helper app of the other architecture, or a skip where this prefix cannot run it: an x64
- * prefix without wine32 has no 32-bit side. Under WOW64 the 64-bit one always runs. */
-static void other_bitness_app(WCHAR out[MAX_PATH])
-{
-    WCHAR wow[MAX_PATH];
-    BOOL self_wow64 = FALSE;
-    assert_true(IsWow64Process(GetCurrentProcess(), &self_wow64));
-    if (!rm_test_other_helper_path(L"rmapp.exe", out)) {
-        print_error("%ls is missing: build both presets first\n", out);
-        fail();
-    }
-    UINT n = GetSystemWow64DirectoryW(wow, MAX_PATH);
-    if (!self_wow64 && (!n || n > MAX_PATH - 16 || (wcscat(wow, L"\\kernel32.dll"),
-                                                   GetFileAttributesW(wow) == INVALID_FILE_ATTRIBUTES))) {
-        print_message("no 32-bit side in this prefix (no wine32): skipped\n");
-        skip();
-    }
-}
-
 /* A process of the other bitness is found by everything it uses: a DLL it loaded and a view it
  * mapped (for a 64-bit one seen from WOW64: above 4 GiB, through the native helper), its
  * executable and an open file; and it is restartable, its command line read. */
@@ -588,7 +569,7 @@ static void other_bitness_dll_view_and_exe_listed(void **state)
     (void)state;
     WCHAR other[MAX_PATH], dir[MAX_PATH], dll[MAX_PATH], view[MAX_PATH], held[MAX_PATH], src[MAX_PATH];
     struct listing l;
-    other_bitness_app(other);
+    rm_test_other_helper(L"rmapp.exe", other);
     it_make_dir(L"bitness", dir);
     path_of(dll, dir, L"loaded.dll");
     path_of(view, dir, L"mapped.dat");

@@ -121,18 +121,19 @@ static void restart_before_shutdown_is_out_of_sequence(void **state)
 
 /* ---- what comes back ------------------------------------------------------------------------------- */
 
-static void gui_app_returns_with_its_command_line_and_directory(void **state)
+static void gui_round_trip(const WCHAR *exe, const WCHAR *tag)
 {
-    (void)state;
-    WCHAR dir[MAX_PATH], cwd[MAX_PATH], f[MAX_PATH], log[MAX_PATH];
+    WCHAR dir[MAX_PATH], cwd[MAX_PATH], f[MAX_PATH], log[MAX_PATH], cwd_tag[64];
     HANDLE ready;
-    it_make_dir(L"gui", dir);
-    it_make_dir(L"gui-cwd", cwd);
+    _snwprintf(cwd_tag, 64, L"%ls-cwd", tag);
+    cwd_tag[63] = 0;
+    it_make_dir(tag, dir);
+    it_make_dir(cwd_tag, cwd);
     sd_path(f, dir, L"held.dat");
     sd_path(log, dir, L"app.log");
     sd_watch_log(log);
     /* The directory and arguments are the app's own, not the caller's. */
-    HANDLE app = SD_LAUNCH(sd_rsappw, cwd, 0, &ready, L"--gui --hold \"%ls\" --log \"%ls\" --exit-delay 0", f, log);
+    HANDLE app = SD_LAUNCH(exe, cwd, 0, &ready, L"--gui --hold \"%ls\" --log \"%ls\" --exit-delay 0", f, log);
     RM_UNIQUE_PROCESS old = rm_test_unique(app);
     DWORD h = SD_SESSION(1, f);
     shut_down_and_restart(h, app, ready, 0);
@@ -156,16 +157,31 @@ static void gui_app_returns_with_its_command_line_and_directory(void **state)
     assert_int_equal(SD_STATUS(h, &copy), RmStatusRunning);
 }
 
-static void console_app_returns_in_a_new_console(void **state)
+static void gui_app_returns_with_its_command_line_and_directory(void **state)
 {
     (void)state;
+    gui_round_trip(sd_rsappw, L"gui");
+}
+
+/* From a 32-bit caller a 64-bit app (and the reverse): its command line and directory are read
+ * across bitness (docs/wow64.md), and it comes back as itself. */
+static void other_bitness_gui_app_returns_with_its_command_line_and_directory(void **state)
+{
+    (void)state;
+    WCHAR exe[MAX_PATH];
+    rm_test_other_helper(L"rsappw.exe", exe);
+    gui_round_trip(exe, L"gui-other");
+}
+
+static void console_round_trip(const WCHAR *exe, const WCHAR *tag)
+{
     WCHAR dir[MAX_PATH], f[MAX_PATH], log[MAX_PATH];
     HANDLE ready;
-    it_make_dir(L"console", dir);
+    it_make_dir(tag, dir);
     sd_path(f, dir, L"held.dat");
     sd_path(log, dir, L"app.log");
     sd_watch_log(log);
-    HANDLE app = SD_LAUNCH(sd_rsapp, dir, CREATE_NEW_CONSOLE, &ready, L"--console --hold \"%ls\" --log \"%ls\"", f, log);
+    HANDLE app = SD_LAUNCH(exe, dir, CREATE_NEW_CONSOLE, &ready, L"--console --hold \"%ls\" --log \"%ls\"", f, log);
     RM_UNIQUE_PROCESS old = rm_test_unique(app);
     DWORD h = SD_SESSION(1, f);
     shut_down_and_restart(h, app, ready, 42);
@@ -183,6 +199,21 @@ static void console_app_returns_in_a_new_console(void **state)
     ULONG st = SD_STATUS(h, &old);
     assert_true(st & RmStatusStopped);
     assert_true(st & RmStatusRestarted);
+}
+
+static void console_app_returns_in_a_new_console(void **state)
+{
+    (void)state;
+    console_round_trip(sd_rsapp, L"console");
+}
+
+/* CTRL_C reaches a console app of the other bitness, and it comes back in a console of its own. */
+static void other_bitness_console_app_returns_in_a_new_console(void **state)
+{
+    (void)state;
+    WCHAR exe[MAX_PATH];
+    rm_test_other_helper(L"rsapp.exe", exe);
+    console_round_trip(exe, L"console-other");
 }
 
 static void missing_executable_fails_the_restart(void **state)
@@ -266,7 +297,9 @@ int it_parent(void)
     const struct CMUnitTest tests[] = {
         SD_TEST(restart_before_shutdown_is_out_of_sequence),
         SD_TEST(gui_app_returns_with_its_command_line_and_directory),
+        SD_TEST(other_bitness_gui_app_returns_with_its_command_line_and_directory),
         SD_TEST(console_app_returns_in_a_new_console),
+        SD_TEST(other_bitness_console_app_returns_in_a_new_console),
         SD_TEST(missing_executable_fails_the_restart),
         SD_TEST(statuses_are_visible_to_a_joined_process),
     };
