@@ -21,7 +21,12 @@
  * targets instead of failing. Exit code 1 means it could not measure (set-up failed,
  * RmGetList returned an unexpected error).
  *
- *   bench_getlist [--procs P] [--files-per-proc K] [--reps N]
+ *   bench_getlist [--procs P] [--files-per-proc K] [--reps N] [--mixed OTHER_BENCH_EXE]
+ *
+ * --mixed: the odd holders run the other architecture's bench_getlist (a 32-bit holder for
+ * every 64-bit one), and the F = 100 registration is listed by this program's DLL and, in the
+ * same run, by the other program's (its --list role) — from x86 under WOW64 the 64-bit half
+ * comes from the native helper. Prints both medians and x86/x64 (target <= 1.5).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -80,6 +85,7 @@ static int hold(const WCHAR *dir, unsigned k, DWORD parent_pid, const WCHAR *rea
 
 struct bench {
     unsigned procs, per_proc, reps;
+    const WCHAR *other; /* --mixed: the other architecture's bench_getlist.exe, for odd holders */
     unsigned unheld; /* files nobody holds, per directory */
     WCHAR root[MAX_PATH];
     BOOL root_made;
@@ -203,10 +209,11 @@ static int start_holders(struct bench *b)
             break;
         }
         dir_path(b, d, dir);
-        _snwprintf(cmd, 4 * MAX_PATH, L"\"%ls\" --hold \"%ls\" %u %lu %ls", exe, dir, b->per_proc,
+        const WCHAR *who = b->other && d % 2 ? b->other : exe;
+        _snwprintf(cmd, 4 * MAX_PATH, L"\"%ls\" --hold \"%ls\" %u %lu %ls", who, dir, b->per_proc,
                    GetCurrentProcessId(), name);
         cmd[4 * MAX_PATH - 1] = 0;
-        if (!bench_start(exe, cmd, "holder", d, &b->holders[d])) {
+        if (!bench_start(who, cmd, "holder", d, &b->holders[d])) {
             ok = 0;
             break;
         }
@@ -635,12 +642,109 @@ static int measure(const struct bench *b, struct run *runs)
     return ok;
 }
 
+
+/* ---- mixed bitness: the same holders listed by both DLLs ------------------------------------------ */
+
+#define MIXED_FILES 100u
+
+/* The --list role: one session with the first F files of ROOT's tree registered, a warm-up
+ * call and N timed ones; the median and the entries of the last call go to OUT. */
+static int list_role(const WCHAR *root, unsigned procs, unsigned per_proc, unsigned f, unsigned reps,
+                     const WCHAR *out)
+{
+    struct bench b;
+    struct run u;
+    memset(&b, 0, sizeof b);
+    b.procs = procs;
+    b.per_proc = per_proc;
+    b.reps = reps;
+    QueryPerformanceFrequency(&b.freq);
+    _snwprintf(b.root, MAX_PATH, L"%ls", root);
+    b.root[MAX_PATH - 1] = 0;
+    int ok = run_open(&b, f, &u);
+    for (unsigned r = 0; ok && r <= reps; r++) {
+        struct list_result lr;
+        getlist_once(&b, u.session, f, &u.buf, &u.cap, &u.sizing_ms[r ? r - 1 : 0], &u.list_ms[r ? r - 1 : 0], &lr);
+        ok = lr.err == ERROR_SUCCESS;
+        u.entries = lr.entries;
+    }
+    if (ok) {
+        u.list = spread_of(u.list_ms, reps);
+        FILE *fp = _wfopen(out, L"w");
+        ok = fp && fprintf(fp, "%.3f %.3f %.3f %u\n", u.list.median, u.list.min, u.list.max, u.entries) > 0;
+        if (fp)
+            fclose(fp);
+    }
+    run_close(&u);
+    return ok ? 0 : 1;
+}
+
+/* This process's DLL and the other architecture's, on the same holders (half of them of each
+ * bitness): the x86 DLL under WOW64 asks its native helper about the 64-bit ones. */
+static int measure_mixed(struct bench *b)
+{
+    struct run u;
+    WCHAR out[MAX_PATH], *cmd = malloc(4 * MAX_PATH * sizeof *cmd);
+    PROCESS_INFORMATION pi;
+    unsigned entries = 0;
+    double median = 0, lo = 0, hi = 0;
+    int ok = cmd && run_open(b, MIXED_FILES, &u);
+    for (unsigned r = 0; ok && r <= b->reps; r++) {
+        struct list_result lr;
+        getlist_once(b, u.session, MIXED_FILES, &u.buf, &u.cap, &u.sizing_ms[r ? r - 1 : 0],
+                     &u.list_ms[r ? r - 1 : 0], &lr);
+        ok = lr.err == ERROR_SUCCESS;
+        u.entries = lr.entries;
+        u.bad_calls += lr.missing > 0;
+    }
+    _snwprintf(out, MAX_PATH, L"%ls\\other.txt", b->root);
+    out[MAX_PATH - 1] = 0;
+    if (ok) {
+        _snwprintf(cmd, 4 * MAX_PATH, L"\"%ls\" --list \"%ls\" %u %u %u %u \"%ls\"", b->other, b->root, b->procs,
+                   b->per_proc, MIXED_FILES, b->reps, out);
+        cmd[4 * MAX_PATH - 1] = 0;
+        ok = bench_start(b->other, cmd, "lister", 0, &pi);
+    }
+    if (ok) {
+        DWORD code = 1;
+        ok = WaitForSingleObject(pi.hProcess, 600000) == WAIT_OBJECT_0 && GetExitCodeProcess(pi.hProcess, &code) &&
+             code == 0;
+        if (!ok)
+            TerminateProcess(pi.hProcess, 1);
+        CloseHandle(pi.hProcess);
+        FILE *fp = ok ? _wfopen(out, L"r") : NULL;
+        ok = fp && fscanf(fp, "%lf %lf %lf %u", &median, &lo, &hi, &entries) == 4;
+        if (fp)
+            fclose(fp);
+        DeleteFileW(out);
+        if (!ok)
+            say("error: the other architecture's bench_getlist could not list\n");
+    }
+    if (ok) {
+        u.list = spread_of(u.list_ms, b->reps);
+        double x64 = sizeof(void *) == 8 ? u.list.median : median, x86 = sizeof(void *) == 8 ? median : u.list.median;
+        say("mixed bitness, P=%u holders (%u of each bitness) K=%u F=%u:\n", b->procs, b->procs / 2, b->per_proc,
+            MIXED_FILES);
+        say("  this DLL (%s): RmGetList median %.1f ms (%.1f..%.1f), %u entries%s\n", sizeof(void *) == 8 ? "x64" : "x86",
+            u.list.median, u.list.min, u.list.max, u.entries, u.bad_calls ? ", NOT all listed" : "");
+        say("  other DLL (%s): RmGetList median %.1f ms (%.1f..%.1f), %u entries\n", sizeof(void *) == 8 ? "x86" : "x64",
+            median, lo, hi, entries);
+        say("x86/x64 = %.2f (target <= " TARGET_TEXT ")%s\n", x86 / x64,
+            entries != u.entries ? "; WARNING: the two DLLs listed different numbers of entries" : "");
+    }
+    run_close(&u);
+    free(cmd);
+    return ok;
+}
+
 /* ---- main ------------------------------------------------------------------------------------------ */
 
 static int usage(void)
 {
-    say("usage: bench_getlist [--procs P] [--files-per-proc K] [--reps N]\n"
-        "  defaults: P=%u K=%u N=%u; measures F = 100 and F = 10000 registered files\n",
+    say("usage: bench_getlist [--procs P] [--files-per-proc K] [--reps N] [--mixed OTHER_BENCH_EXE]\n"
+        "  defaults: P=%u K=%u N=%u; measures F = 100 and F = 10000 registered files\n"
+        "  --mixed: half the holders run OTHER_BENCH_EXE (the other architecture's bench_getlist.exe);\n"
+        "  F = 100 is listed by this DLL and by that program's, and x86/x64 is printed\n",
         DEFAULT_PROCS, DEFAULT_PER_PROC, DEFAULT_REPS);
     return 2;
 }
@@ -653,13 +757,26 @@ int wmain(int argc, WCHAR **argv)
             return 2;
         return hold(argv[2], k, pid, argv[5]);
     }
+    if (argc == 8 && !wcscmp(argv[1], L"--list")) {
+        unsigned p, f, n;
+        if (!bench_number(argv[3], 1, 1000, &p) || !bench_number(argv[4], 1, 100000, &k) ||
+            !bench_number(argv[5], 1, 1000000, &f) || !bench_number(argv[6], 1, 1000, &n))
+            return 2;
+        return list_role(argv[2], p, k, f, n, argv[7]);
+    }
 
     struct bench b;
     memset(&b, 0, sizeof b);
     b.procs = DEFAULT_PROCS;
     b.per_proc = DEFAULT_PER_PROC;
     b.reps = DEFAULT_REPS;
+    int mixed = 0;
     for (int i = 1; i < argc; i += 2) {
+        if (!wcscmp(argv[i], L"--mixed") && i + 1 < argc) {
+            b.other = argv[i + 1];
+            mixed = 1;
+            continue;
+        }
         unsigned *v = !wcscmp(argv[i], L"--procs")            ? &b.procs
                       : !wcscmp(argv[i], L"--files-per-proc") ? &b.per_proc
                       : !wcscmp(argv[i], L"--reps")           ? &b.reps
@@ -681,6 +798,12 @@ int wmain(int argc, WCHAR **argv)
 
     struct run runs[NCOUNTS];
     memset(runs, 0, sizeof runs);
+    if (ok && mixed) {
+        ok = measure_mixed(&b);
+        stop_holders(&b);
+        remove_tree(&b);
+        return ok ? 0 : 1;
+    }
     if (ok)
         ok = measure(&b, runs);
     const struct run *lo = &runs[0], *hi = &runs[NCOUNTS - 1];
