@@ -288,20 +288,35 @@ static int parse(const struct rm_native_chunk *c, struct rm_native_report *out, 
     }
 }
 
-DWORD rm_native_end(struct rm_native_job *j, struct rm_native_report *out)
+/* Takes the chunk into out (which then owns it) and parses it. */
+static int take_chunk(struct rm_native_chunk *c, struct rm_native_report *out)
 {
     uint32_t cap = out->count;
+    c->next = out->chunks;
+    out->chunks = c;
+    return parse(c, out, &cap);
+}
+
+int rm_native_parse(const void *bytes, size_t size, struct rm_native_report *out)
+{
+    struct rm_native_chunk *c = rm_sys.alloc(sizeof *c + (size ? size : 1));
+    if (!c)
+        return -1;
+    if (size)
+        memcpy(c->words, bytes, size);
+    c->size = size;
+    return take_chunk(c, out);
+}
+
+DWORD rm_native_end(struct rm_native_job *j, struct rm_native_report *out)
+{
     int oom = 0;
     while (j->npids) {
         if (j->helper) {
             struct rm_native_chunk *c = read_report(j, &oom);
-            int parsed = 0;
-            if (c) {
-                c->next = out->chunks;
-                out->chunks = c;
-                if ((parsed = parse(c, out, &cap)) < 0)
-                    oom = 1;
-            }
+            int parsed = c ? take_chunk(c, out) : 0;
+            if (parsed < 0)
+                oom = 1;
             if (!parsed && !oom) {
                 /* Not there or not ours (Wine's builtin DLL has no helper entry): asking again
                  * would only cost the same wait each time. */

@@ -69,6 +69,9 @@ DWORD rm_native_query(const DWORD *pids, uint32_t n, uint32_t what, struct rm_na
 /* The report of this process (PID and start time), or NULL. */
 const struct rm_native_proc *rm_native_find(const struct rm_native_report *r, DWORD pid, const FILETIME *start);
 void rm_native_report_free(struct rm_native_report *r);
+/* Adds a report's bytes (the wire format in native.c) to out: 1 parsed (records up to the
+ * first malformed one), 0 not a report of this version, -1 out of memory. */
+int rm_native_parse(const void *bytes, size_t size, struct rm_native_report *out);
 
 /* The helper's side: RmRunHelperW "native <caller pid> <pipe handle> <what> <pid>...". */
 void rm_native_helper_main(const WCHAR *args);
