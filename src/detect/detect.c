@@ -428,7 +428,7 @@ static DWORD scan_system(const struct rm_idset *ids, const struct rm_cancel *can
                 continue; /* gone since the snapshot, or not ours to inspect */
             /* Both slow parts of a process run at once, each on a watched thread. A 64-bit
              * process seen from WOW64 is walked by the native helper instead. */
-            int native_walk = native.helper && in_sorted(native_pids, nnative, pid);
+            int native_walk = rm_native_active(&native) && in_sorted(native_pids, nnative, pid);
             if (!native_walk)
                 rm_walker_begin(&s.walker, p, pid);
             LONG k = match_handles_begin(&s, p, t, order + i, j - i, type);

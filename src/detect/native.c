@@ -110,19 +110,48 @@ static DWORD start_batch(struct rm_native_job *j)
     return ERROR_SUCCESS;
 }
 
+static int missing(NTSTATUS st)
+{
+    return st == RM_STATUS_NOT_IMPLEMENTED || st == RM_STATUS_PROCEDURE_NOT_FOUND;
+}
+
+/* Does the OS give this WOW64 process its own reach into 64-bit ones (Windows does; Wine 8
+ * has NtWow64ReadVirtualMemory64 only)? Asked of the OS, on ourselves. */
+static int os_reach(void)
+{
+    MEMORY_BASIC_INFORMATION64 mbi;
+    BYTE info[64];
+    ULONG64 ret = 0;
+    NTSTATUS q = rm_sys.NtWow64QueryVirtualMemory64(RM_CURRENT_PROCESS, 0, 0, &mbi, sizeof mbi, &ret);
+    NTSTATUS i = rm_sys.NtWow64QueryInformationProcess64(RM_CURRENT_PROCESS, ProcessBasicInformation, info,
+                                                         sizeof info, NULL);
+    return !missing(q) && !missing(i);
+}
+
+static DWORD local_report(struct rm_native_job *j, struct rm_native_report *out);
+
 DWORD rm_native_begin(struct rm_native_job *j, const DWORD *pids, uint32_t n, uint32_t what)
 {
     memset(j, 0, sizeof *j);
     j->pids = pids;
     j->npids = self_wow64() ? n : 0; /* only a WOW64 caller has a native half to ask */
     j->what = what;
-    return j->npids ? start_batch(j) : ERROR_SUCCESS;
+    if (!j->npids)
+        return ERROR_SUCCESS;
+    if ((j->local = os_reach()) != 0)
+        return ERROR_SUCCESS; /* no helper: rm_native_end reads them itself */
+    return start_batch(j);
+}
+
+BOOL rm_native_active(const struct rm_native_job *j)
+{
+    return j->local || j->helper;
 }
 
 /* Everything the helper wrote, into a chunk; NULL when it wrote nothing usable. */
 static struct rm_native_chunk *read_report(struct rm_native_job *j, int *oom)
 {
-    size_t cap = 64 * 1024, size = 0;
+    size_t cap = (size_t)64 * 1024, size = 0;
     struct rm_native_chunk *c = rm_sys.alloc(sizeof *c + cap);
     if (!c) {
         *oom = 1;
@@ -311,6 +340,8 @@ int rm_native_parse(const void *bytes, size_t size, struct rm_native_report *out
 DWORD rm_native_end(struct rm_native_job *j, struct rm_native_report *out)
 {
     int oom = 0;
+    if (j->local)
+        return local_report(j, out);
     while (j->npids) {
         if (j->helper) {
             struct rm_native_chunk *c = read_report(j, &oom);
@@ -414,9 +445,69 @@ static BOOL flush(HANDLE pipe, struct out *o)
     return TRUE;
 }
 
+/* A region's record: type, units with the NUL, the name padded to a word. */
+static void put_region(struct out *o, uint32_t type, const WCHAR *name, uint32_t units)
+{
+    put_word(o, type);
+    put_word(o, units + 1);
+    put(o, name, (size_t)units * 2);
+    /* the NUL: a whole word when the name ended on one, else it sits in the padding */
+    if (units % 2 == 0)
+        put_word(o, 0);
+}
+
+/* How the reporting process reaches the target: natively (the helper: the watched walk), or
+ * through the OS's 64-bit reach from WOW64 (the caller itself, where the OS gives it). */
+struct reach {
+    int wow64;
+    struct rm_walker *w;
+    struct rm_region *regions;
+    struct rm_name_buf *names;
+};
+
+#define RM_NAME64_BYTES (16u + 2u * RM_NT_NAME_MAX + 16u)
+
+/* The regions of a 64-bit process through NtWow64QueryVirtualMemory64, region by region: the
+ * OS answers these itself (nothing runs in the target, so nothing can stall there). 0 when
+ * the walk could not be whole. */
+static int walk64(struct out *body, HANDLE p, uint32_t *sent)
+{
+    BYTE *name = rm_sys.alloc(RM_NAME64_BYTES);
+    MEMORY_BASIC_INFORMATION64 mbi;
+    ULONG64 at = 0, last = ~(ULONG64)0;
+    if (!name)
+        return 0;
+    for (uint32_t steps = 0; steps < 4u * RM_WALK_MAX_REGIONS && *sent < RM_WALK_MAX_REGIONS; steps++) {
+        ULONG64 ret = 0;
+        if (rm_sys.NtWow64QueryVirtualMemory64(p, at, 0 /* MemoryBasicInformation */, &mbi, sizeof mbi, &ret) < 0)
+            break; /* past the last region */
+        if ((mbi.Type == MEM_IMAGE || mbi.Type == MEM_MAPPED) && mbi.AllocationBase != last) {
+            last = mbi.AllocationBase;
+            /* UNICODE_STRING64 first (Length, MaximumLength, padding, Buffer), the name after it */
+            if (rm_sys.NtWow64QueryVirtualMemory64(p, mbi.AllocationBase, 2 /* MemoryMappedFilenameInformation */,
+                                                   name, RM_NAME64_BYTES, &ret) >= 0) {
+                USHORT len;
+                ULONG64 buffer;
+                memcpy(&len, name, sizeof len);
+                memcpy(&buffer, name + 8, sizeof buffer);
+                ULONG_PTR lo = (ULONG_PTR)(name + 16), hi = (ULONG_PTR)(name + RM_NAME64_BYTES);
+                if (len && len % 2 == 0 && buffer >= lo && buffer <= hi && len <= hi - buffer) {
+                    put_region(body, mbi.Type, (const WCHAR *)(ULONG_PTR)buffer, len / 2u);
+                    (*sent)++;
+                }
+            }
+        }
+        ULONG64 next = mbi.BaseAddress + mbi.RegionSize;
+        if (next <= at)
+            break;
+        at = next;
+    }
+    rm_sys.free(name);
+    return 1;
+}
+
 /* One process's record. */
-static void report_one(struct out *o, struct rm_walker *w, struct rm_region *regions, struct rm_name_buf *names,
-                       DWORD pid, uint32_t what)
+static void report_one(struct out *o, const struct reach *reach, DWORD pid, uint32_t what)
 {
     HANDLE p = rm_sys.OpenProcess(PROCESS_QUERY_INFORMATION | PROCESS_VM_READ, FALSE, pid);
     FILETIME start = {0}, e, k, u;
@@ -427,34 +518,31 @@ static void report_one(struct out *o, struct rm_walker *w, struct rm_region *reg
     }
     uint32_t have = 0;
     WCHAR *cmd = NULL, *dir = NULL;
-    if ((what & RM_NATIVE_PARAMS) && rm_process_params(p, &cmd, &dir) == ERROR_SUCCESS)
+    if ((what & RM_NATIVE_PARAMS) &&
+        (reach->wow64 ? rm_process_params64(p, &cmd, &dir) : rm_process_params(p, &cmd, &dir)) == ERROR_SUCCESS)
         have |= RM_NATIVE_PARAMS;
-    LONG nregions = -1;
-    if (what & RM_NATIVE_WALK) {
-        rm_walker_begin(w, p, pid);
-        nregions = rm_walker_end(w);
-        if (nregions >= 0)
-            have |= RM_NATIVE_WALK;
-    }
     /* Names first, so the record's count is the number of names actually sent. */
     struct out body = {0};
     uint32_t sent = 0;
-    for (LONG i = 0; i < nregions; i++) {
-        const UNICODE_STRING *name = rm_mapped_name(names, p, regions[i].base);
-        if (!name)
-            continue;
-        uint32_t units = name->Length / 2;
-        put_word(&body, regions[i].type);
-        put_word(&body, units + 1);
-        put(&body, name->Buffer, (size_t)units * 2);
-        /* the NUL: a whole word when the name ended on one, else it sits in the padding */
-        if (units % 2 == 0)
-            put_word(&body, 0);
-        sent++;
+    if ((what & RM_NATIVE_WALK) && reach->wow64) {
+        if (walk64(&body, p, &sent))
+            have |= RM_NATIVE_WALK;
+    } else if ((what & RM_NATIVE_WALK) && reach->regions) {
+        rm_walker_begin(reach->w, p, pid);
+        LONG nregions = rm_walker_end(reach->w);
+        if (nregions >= 0)
+            have |= RM_NATIVE_WALK;
+        for (LONG i = 0; i < nregions; i++) {
+            const UNICODE_STRING *name = rm_mapped_name(reach->names, p, reach->regions[i].base);
+            if (!name)
+                continue;
+            put_region(&body, reach->regions[i].type, name->Buffer, name->Length / 2u);
+            sent++;
+        }
     }
     uint32_t ncmd = cmd ? (uint32_t)wcslen(cmd) + 1 : 0, ndir = dir ? (uint32_t)wcslen(dir) + 1 : 0;
     uint32_t head[8] = {TAG_PROC, pid, start.dwLowDateTime, start.dwHighDateTime, have, ncmd, ndir, sent};
-    if (body.oom || names->oom) {
+    if (body.oom || (reach->names && reach->names->oom)) {
         head[4] &= ~RM_NATIVE_WALK; /* a region went unnamed: the walk is not whole */
         head[7] = sent = 0;
     }
@@ -492,6 +580,7 @@ void rm_native_helper_main(const WCHAR *args)
     struct rm_name_buf names = {0};
     if ((what & RM_NATIVE_WALK) && (!regions || rm_walker_start(&w, regions) != ERROR_SUCCESS))
         what &= ~RM_NATIVE_WALK;
+    struct reach reach = {0, &w, regions, &names};
     put_word(&o, TAG_MAGIC);
     put_word(&o, PROTOCOL_VERSION);
     BOOL alive = flush(pipe, &o);
@@ -499,7 +588,7 @@ void rm_native_helper_main(const WCHAR *args)
         DWORD pid = (DWORD)wcstoul(end, &end, 10);
         if (!pid)
             break;
-        report_one(&o, &w, regions, &names, pid, what);
+        report_one(&o, &reach, pid, what);
         alive = !o.oom && flush(pipe, &o);
     }
     put_word(&o, TAG_DONE);
@@ -511,4 +600,20 @@ void rm_native_helper_main(const WCHAR *args)
     rm_sys.free(names.name);
     rm_sys.free(o.w);
     rm_sys.CloseHandle(pipe);
+}
+
+/* The caller's own report, where the OS gives it the reach: written and parsed as the
+ * helper's, so both paths yield the same records. */
+static DWORD local_report(struct rm_native_job *j, struct rm_native_report *out)
+{
+    struct out o = {0};
+    struct reach reach = {1, NULL, NULL, NULL};
+    put_word(&o, TAG_MAGIC);
+    put_word(&o, PROTOCOL_VERSION);
+    for (uint32_t i = 0; i < j->npids && !o.oom; i++)
+        report_one(&o, &reach, j->pids[i], j->what);
+    put_word(&o, TAG_DONE);
+    int parsed = o.oom ? -1 : rm_native_parse(o.w, o.n * 4, out);
+    rm_sys.free(o.w);
+    return parsed < 0 ? ERROR_OUTOFMEMORY : ERROR_SUCCESS;
 }

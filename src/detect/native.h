@@ -5,7 +5,8 @@
  * 4 GiB (where its executable and DLLs live), nor read its PEB with its own layout. Windows
  * offers such a caller the NtWow64* calls for some of it; Wine 8 does not (no
  * NtWow64QueryVirtualMemory64 or NtWow64QueryInformationProcess64, and a 64-bit PEB address
- * reported as 0). What works everywhere is asking a 64-bit process: the native rundll32 runs
+ * reported as 0). Where the OS gives them, they are used, in this process. Otherwise, what
+ * works is asking a 64-bit process: the native rundll32 runs
  * the native rstrtmgr.dll's RmRunHelperW "native", which looks at the listed processes with
  * the caller's own rights and writes what it saw into a pipe only the caller reads.
  *
@@ -54,6 +55,7 @@ struct rm_native_job {
     const DWORD *pids;
     uint32_t npids, next;
     uint32_t what;
+    int local; /* the OS gives us the reach ourselves: no helper */
 };
 
 /* Most PIDs one helper is given (its command line must fit in 32767 characters). */
@@ -62,6 +64,8 @@ struct rm_native_job {
 /* Starts asking about pids[0..n) (the array must live until rm_native_end). ERROR_OUTOFMEMORY
  * only: a helper that cannot start shows up in rm_native_end as processes not reported. */
 DWORD rm_native_begin(struct rm_native_job *j, const DWORD *pids, uint32_t n, uint32_t what);
+/* Is someone (the helper, or we ourselves through the OS) looking at the 64-bit processes? */
+BOOL rm_native_active(const struct rm_native_job *j);
 /* Collects the answers (running further batches), into out (zeroed by the caller).
  * ERROR_OUTOFMEMORY only. */
 DWORD rm_native_end(struct rm_native_job *j, struct rm_native_report *out);

@@ -17,16 +17,24 @@ struct layout {
 static const struct layout layout32 = {4, 0x10, 0x24, 0x40, 0x48};
 static const struct layout layout64 = {8, 0x20, 0x38, 0x70, 0x80};
 
-static BOOL read_remote(HANDLE p, ULONGLONG at, void *buf, SIZE_T n)
+/* How we read the target's memory: with our own pointer size, or (a 32-bit caller under WOW64
+ * reading a 64-bit target) through the OS's 64-bit reach. */
+static BOOL read_remote(HANDLE p, int wide, ULONGLONG at, void *buf, SIZE_T n)
 {
+    if (!at)
+        return FALSE;
+    if (wide) {
+        ULONG64 got = 0;
+        return rm_sys.NtWow64ReadVirtualMemory64(p, at, buf, n, &got) >= 0 && got == n;
+    }
     SIZE_T got = 0;
-    if (!at || at > (ULONG_PTR)-1)
+    if (at > (ULONG_PTR)-1)
         return FALSE;
     return rm_sys.ReadProcessMemory(p, (LPCVOID)(ULONG_PTR)at, buf, n, &got) && got == n;
 }
 
 /* A UNICODE_STRING of the target (Length, then the buffer pointer at its natural alignment). */
-static DWORD read_string(HANDLE p, const BYTE *ustr, int ptr, WCHAR **out)
+static DWORD read_string(HANDLE p, int wide, const BYTE *ustr, int ptr, WCHAR **out)
 {
     USHORT len;
     ULONGLONG buf = 0;
@@ -35,13 +43,27 @@ static DWORD read_string(HANDLE p, const BYTE *ustr, int ptr, WCHAR **out)
     WCHAR *s = rm_sys.alloc((size_t)len + sizeof(WCHAR));
     if (!s)
         return ERROR_OUTOFMEMORY;
-    if (len && !read_remote(p, buf, s, len)) {
+    if (len && !read_remote(p, wide, buf, s, len)) {
         rm_sys.free(s);
         return ERROR_PARTIAL_COPY;
     }
     s[len / sizeof(WCHAR)] = 0;
     *out = s;
     return ERROR_SUCCESS;
+}
+
+static DWORD read_params(HANDLE p, int wide, ULONGLONG peb, const struct layout *l, WCHAR **cmd, WCHAR **dir)
+{
+    ULONGLONG params = 0;
+    BYTE buf[0x80];
+    if (!read_remote(p, wide, peb + l->params, &params, (SIZE_T)l->ptr) || !read_remote(p, wide, params, buf, l->span))
+        return ERROR_PARTIAL_COPY;
+    DWORD err = read_string(p, wide, buf + l->dir, l->ptr, dir);
+    if (!err && (err = read_string(p, wide, buf + l->cmd, l->ptr, cmd)) != ERROR_SUCCESS) {
+        rm_sys.free(*dir);
+        *dir = NULL;
+    }
+    return err;
 }
 
 BOOL rm_process_beyond_wow64(HANDLE process)
@@ -80,14 +102,29 @@ DWORD rm_process_params(HANDLE p, WCHAR **cmd, WCHAR **dir)
             return ERROR_PARTIAL_COPY;
         peb = (ULONG_PTR)pbi.PebBaseAddress;
     }
-    ULONGLONG params = 0;
-    BYTE buf[0x80];
-    if (!read_remote(p, peb + l->params, &params, (SIZE_T)l->ptr) || !read_remote(p, params, buf, l->span))
+    return read_params(p, 0, peb, l, cmd, dir);
+}
+
+/* The 64-bit form of PROCESS_BASIC_INFORMATION, as NtWow64QueryInformationProcess64 fills it. */
+struct basic_info64 {
+    LONG exit_status;
+    ULONG pad;
+    ULONG64 peb;
+    ULONG64 affinity;
+    LONG priority;
+    ULONG pad2;
+    ULONG64 pid, parent;
+};
+
+DWORD rm_process_params64(HANDLE p, WCHAR **cmd, WCHAR **dir)
+{
+    struct basic_info64 bi;
+    *cmd = *dir = NULL;
+    memset(&bi, 0, sizeof bi);
+    NTSTATUS st = rm_sys.NtWow64QueryInformationProcess64(p, ProcessBasicInformation, &bi, sizeof bi, NULL);
+    if (st == RM_STATUS_NOT_IMPLEMENTED || st == RM_STATUS_PROCEDURE_NOT_FOUND || (st >= 0 && !bi.peb))
+        return ERROR_NOT_SUPPORTED; /* Wine 8: no such call, or a PEB address of 0 */
+    if (st < 0)
         return ERROR_PARTIAL_COPY;
-    DWORD err = read_string(p, buf + l->dir, l->ptr, dir);
-    if (!err && (err = read_string(p, buf + l->cmd, l->ptr, cmd)) != ERROR_SUCCESS) {
-        rm_sys.free(*dir);
-        *dir = NULL;
-    }
-    return err;
+    return read_params(p, 1, bi.peb, &layout64, cmd, dir);
 }

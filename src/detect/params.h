@@ -15,6 +15,10 @@
  * Other failures (access, a process that is going, a PEB that does not add up) are
  * ERROR_PARTIAL_COPY or ERROR_OUTOFMEMORY. */
 DWORD rm_process_params(HANDLE process, WCHAR **cmd, WCHAR **dir);
+/* The same for a 64-bit target of a 32-bit caller under WOW64, through the OS's own 64-bit
+ * reach (NtWow64QueryInformationProcess64, NtWow64ReadVirtualMemory64). ERROR_NOT_SUPPORTED
+ * where the OS does not give it (Wine 8: the first is missing, a 64-bit PEB is reported as 0). */
+DWORD rm_process_params64(HANDLE process, WCHAR **cmd, WCHAR **dir);
 
 /* Is `process` 64-bit while we are 32-bit under WOW64? Then its memory is reached only through
  * the native helper. */

@@ -63,6 +63,34 @@ static HRESULT WINAPI sys_GetApplicationRestartSettings(HANDLE p, PWSTR cmd, PDW
     return fn ? fn(p, cmd, size, flags) : E_NOTIMPL;
 }
 
+/* Exported by a WOW64 process's ntdll on Windows; Wine 8 has the read only. */
+static FARPROC ntdll_proc(const char *name)
+{
+    return GetProcAddress(GetModuleHandleW(L"ntdll.dll"), name);
+}
+
+typedef NTSTATUS(NTAPI *wow64_info_fn)(HANDLE, PROCESSINFOCLASS, PVOID, ULONG, PULONG);
+typedef NTSTATUS(NTAPI *wow64_read_fn)(HANDLE, ULONG64, PVOID, ULONG64, PULONG64);
+typedef NTSTATUS(NTAPI *wow64_query_fn)(HANDLE, ULONG64, ULONG, PVOID, ULONG64, PULONG64);
+
+static NTSTATUS NTAPI sys_NtWow64QueryInformationProcess64(HANDLE p, PROCESSINFOCLASS c, PVOID b, ULONG n, PULONG r)
+{
+    wow64_info_fn fn = (wow64_info_fn)(void (*)(void))ntdll_proc("NtWow64QueryInformationProcess64");
+    return fn ? fn(p, c, b, n, r) : RM_STATUS_NOT_IMPLEMENTED;
+}
+
+static NTSTATUS NTAPI sys_NtWow64ReadVirtualMemory64(HANDLE p, ULONG64 at, PVOID b, ULONG64 n, PULONG64 r)
+{
+    wow64_read_fn fn = (wow64_read_fn)(void (*)(void))ntdll_proc("NtWow64ReadVirtualMemory64");
+    return fn ? fn(p, at, b, n, r) : RM_STATUS_NOT_IMPLEMENTED;
+}
+
+static NTSTATUS NTAPI sys_NtWow64QueryVirtualMemory64(HANDLE p, ULONG64 at, ULONG c, PVOID b, ULONG64 n, PULONG64 r)
+{
+    wow64_query_fn fn = (wow64_query_fn)(void (*)(void))ntdll_proc("NtWow64QueryVirtualMemory64");
+    return fn ? fn(p, at, c, b, n, r) : RM_STATUS_NOT_IMPLEMENTED;
+}
+
 /* One list, used for the live table and for the pristine copy that rm_sys_reset restores. */
 #define RM_SYS_REAL_ENTRIES                                                                   \
     {                                                                                         \
@@ -83,8 +111,9 @@ static HRESULT WINAPI sys_GetApplicationRestartSettings(HANDLE p, PWSTR cmd, PDW
         TerminateProcess, DuplicateTokenEx, CreateProcessW, CreateProcessAsUserW, RegGetValueW, \
         ControlService, StartServiceW, GetModuleFileNameW, GetConsoleProcessList,             \
         GetSystemDirectoryW, FreeConsole, AttachConsole, SetConsoleCtrlHandler,               \
-        GenerateConsoleCtrlEvent, WriteFile, OutputDebugStringA, CreatePipe, PeekNamedPipe,   \
-        ReadFile,                                                                             \
+        GenerateConsoleCtrlEvent, WriteFile, OutputDebugStringA,                              \
+        sys_NtWow64QueryInformationProcess64, sys_NtWow64ReadVirtualMemory64,                 \
+        sys_NtWow64QueryVirtualMemory64, CreatePipe, PeekNamedPipe, ReadFile,                 \
     }
 
 static const struct rm_sys_table rm_sys_real = RM_SYS_REAL_ENTRIES;

@@ -119,11 +119,20 @@ struct rm_sys_table {
     BOOL (WINAPI *WriteFile)(HANDLE, LPCVOID, DWORD, LPDWORD, LPOVERLAPPED);
     void (WINAPI *OutputDebugStringA)(LPCSTR);
 
+    /* a 32-bit caller's reach into 64-bit processes, where the OS gives it (src/detect/native.c);
+     * resolved at run time: RM_STATUS_NOT_IMPLEMENTED where ntdll lacks them */
+    NTSTATUS (NTAPI *NtWow64QueryInformationProcess64)(HANDLE, PROCESSINFOCLASS, PVOID, ULONG, PULONG);
+    NTSTATUS (NTAPI *NtWow64ReadVirtualMemory64)(HANDLE, ULONG64, PVOID, ULONG64, PULONG64);
+    NTSTATUS (NTAPI *NtWow64QueryVirtualMemory64)(HANDLE, ULONG64, ULONG, PVOID, ULONG64, PULONG64);
+
     /* the native helper's channel (src/detect/native.c) */
     BOOL (WINAPI *CreatePipe)(PHANDLE, PHANDLE, LPSECURITY_ATTRIBUTES, DWORD);
     BOOL (WINAPI *PeekNamedPipe)(HANDLE, LPVOID, DWORD, LPDWORD, LPDWORD, LPDWORD);
     BOOL (WINAPI *ReadFile)(HANDLE, LPVOID, DWORD, LPDWORD, LPOVERLAPPED);
 };
+
+#define RM_STATUS_NOT_IMPLEMENTED ((NTSTATUS)0xC0000002L)
+#define RM_STATUS_PROCEDURE_NOT_FOUND ((NTSTATUS)0xC000007AL)
 
 /* ---- tracing (src/sys/trace.c) -------------------------------------------------------------
  * RSTRTMGR_TRACE=<file> appends one line per event to that file; RSTRTMGR_TRACE=debugger sends

@@ -249,6 +249,175 @@ static void helper_reports_what_it_sees(void **state)
     rm_native_report_free(&r);
 }
 
+/* ---- which reach: the OS's own where it gives one, else the helper ------------------------------- */
+
+/* A 64-bit process as the OS's WOW64 calls would show it, in our own memory: addresses above
+ * 4 GiB for its regions, a PEB and parameters in the 64-bit layout. */
+static BYTE fake_peb[0x40], fake_params[0x80];
+static const WCHAR fake_cmd[] = L"\"C:\\Program Files\\App\\app.exe\" --flag";
+static const WCHAR fake_dir[] = L"C:\\Work\\";
+static int helpers_started;
+
+struct fake_region {
+    ULONG64 base, size, alloc;
+    DWORD type;
+    const WCHAR *name;
+};
+static const struct fake_region fake_map[] = {
+    {0x10000, 0x1000, 0x10000, MEM_PRIVATE, NULL},
+    {0x7ff600000000ull, 0x1000, 0x7ff600000000ull, MEM_IMAGE, L"\\Device\\HarddiskVolume1\\App\\app.exe"},
+    {0x7ff600001000ull, 0x3000, 0x7ff600000000ull, MEM_IMAGE, L"\\Device\\HarddiskVolume1\\App\\app.exe"},
+    {0x7ffa00000000ull, 0x2000, 0x7ffa00000000ull, MEM_IMAGE, L"\\Device\\HarddiskVolume1\\App\\plugin.dll"},
+    {0x7ffb00000000ull, 0x1000, 0x7ffb00000000ull, MEM_MAPPED, L"\\Device\\HarddiskVolume1\\App\\data.bin"},
+};
+
+static BOOL WINAPI fake_is_wow64(HANDLE p, PBOOL wow)
+{
+    *wow = p == RM_CURRENT_PROCESS || p == GetCurrentProcess(); /* we are 32-bit, the target is not */
+    return TRUE;
+}
+
+/* The OS gives the length; the text after it need not end in NUL. */
+static void put_ustr64(BYTE *at, const WCHAR *s, size_t units)
+{
+    USHORT len = (USHORT)(units * 2);
+    ULONG64 buf = (ULONG64)(ULONG_PTR)s;
+    memset(at, 0, 16);
+    memcpy(at, &len, 2);
+    memcpy(at + 2, &len, 2);
+    memcpy(at + 8, &buf, 8);
+}
+
+static NTSTATUS NTAPI fake_info64(HANDLE p, PROCESSINFOCLASS c, PVOID buf, ULONG n, PULONG ret)
+{
+    (void)p, (void)ret;
+    if (c != ProcessBasicInformation || n < 48)
+        return (NTSTATUS)0xC0000004L;
+    memset(buf, 0, 48);
+    ULONG64 peb = (ULONG64)(ULONG_PTR)fake_peb;
+    memcpy((BYTE *)buf + 8, &peb, 8);
+    return 0;
+}
+
+static NTSTATUS NTAPI fake_read64(HANDLE p, ULONG64 at, PVOID buf, ULONG64 n, PULONG64 got)
+{
+    (void)p;
+    memcpy(buf, (const void *)(ULONG_PTR)at, (size_t)n);
+    *got = n;
+    return 0;
+}
+
+static NTSTATUS NTAPI fake_query64(HANDLE p, ULONG64 at, ULONG cls, PVOID buf, ULONG64 n, PULONG64 ret)
+{
+    (void)p, (void)ret;
+    for (size_t i = 0; cls == 0 && i < sizeof fake_map / sizeof *fake_map; i++) {
+        const struct fake_region *r = &fake_map[i];
+        if (at >= r->base + r->size)
+            continue;
+        MEMORY_BASIC_INFORMATION64 m;
+        memset(&m, 0, sizeof m);
+        m.BaseAddress = at;
+        if (at < r->base) { /* the free gap before it */
+            m.RegionSize = r->base - at;
+            m.State = MEM_FREE;
+        } else {
+            m.AllocationBase = r->alloc;
+            m.RegionSize = r->base + r->size - at;
+            m.Type = r->type;
+            m.State = MEM_COMMIT;
+        }
+        memcpy(buf, &m, sizeof m);
+        return 0;
+    }
+    for (size_t i = 0; cls == 2 && i < sizeof fake_map / sizeof *fake_map; i++) {
+        const struct fake_region *r = &fake_map[i];
+        if (at != r->alloc || !r->name)
+            continue;
+        size_t bytes = wcslen(r->name) * 2;
+        if (n < 16 + bytes)
+            return (NTSTATUS)0x80000005L;
+        memcpy((BYTE *)buf + 16, r->name, bytes);
+        put_ustr64(buf, (const WCHAR *)((BYTE *)buf + 16), bytes / 2);
+        return 0;
+    }
+    return (NTSTATUS)0xC000000DL; /* STATUS_INVALID_PARAMETER: past the last region */
+}
+
+static BOOL WINAPI fake_create_process(LPCWSTR app, LPWSTR cmd, LPSECURITY_ATTRIBUTES pa, LPSECURITY_ATTRIBUTES ta,
+                                       BOOL inherit, DWORD flags, LPVOID env, LPCWSTR dir, LPSTARTUPINFOW si,
+                                       LPPROCESS_INFORMATION pi)
+{
+    (void)app, (void)pa, (void)ta, (void)inherit, (void)flags, (void)env, (void)dir, (void)si, (void)pi;
+    helpers_started++;
+    /* The helper is the native rundll32 on the native DLL, asked about our PID. */
+    assert_non_null(wcsstr(cmd, L"\\Sysnative\\rundll32.exe\""));
+    assert_non_null(wcsstr(cmd, L"\\System32\\rstrtmgr.dll\",RmRunHelper native "));
+    SetLastError(ERROR_FILE_NOT_FOUND);
+    return FALSE;
+}
+
+static int fake_wow64_setup(void **state)
+{
+    (void)state;
+    memset(fake_peb, 0, sizeof fake_peb);
+    memset(fake_params, 0, sizeof fake_params);
+    ULONG64 params = (ULONG64)(ULONG_PTR)fake_params;
+    memcpy(fake_peb + 0x20, &params, 8);
+    put_ustr64(fake_params + 0x38, fake_dir, wcslen(fake_dir));
+    put_ustr64(fake_params + 0x70, fake_cmd, wcslen(fake_cmd));
+    helpers_started = 0;
+    rm_sys.IsWow64Process = fake_is_wow64;
+    rm_sys.CreateProcessW = fake_create_process;
+    return 0;
+}
+
+static int fake_wow64_teardown(void **state)
+{
+    (void)state;
+    rm_sys_reset();
+    return 0;
+}
+
+/* Windows gives a WOW64 process the NtWow64* calls: they are used, in this process, and the
+ * 64-bit process is seen whole, above 4 GiB, with no helper started. */
+static void os_reach_is_used_where_the_os_gives_it(void **state)
+{
+    (void)state;
+    rm_sys.NtWow64QueryInformationProcess64 = fake_info64;
+    rm_sys.NtWow64ReadVirtualMemory64 = fake_read64;
+    rm_sys.NtWow64QueryVirtualMemory64 = fake_query64;
+    DWORD self = GetCurrentProcessId();
+    struct rm_native_report r = {0};
+    assert_int_equal(rm_native_query(&self, 1, RM_NATIVE_WALK | RM_NATIVE_PARAMS, &r), ERROR_SUCCESS);
+    assert_int_equal(helpers_started, 0);
+    assert_int_equal(r.count, 1);
+    const struct rm_native_proc *p = &r.procs[0];
+    assert_int_equal(p->pid, self);
+    assert_int_equal(p->have, RM_NATIVE_WALK | RM_NATIVE_PARAMS);
+    assert_true(wcscmp(p->cmd, fake_cmd) == 0);
+    assert_true(wcscmp(p->dir, fake_dir) == 0);
+    /* One entry per view (the image's second region is the same view), names whole. */
+    assert_int_equal(p->nregions, 3);
+    assert_int_equal(p->regions[0].type, MEM_IMAGE);
+    assert_true(wcscmp(p->regions[1].name, L"\\Device\\HarddiskVolume1\\App\\plugin.dll") == 0);
+    assert_int_equal(p->regions[2].type, MEM_MAPPED);
+    assert_true(wcscmp(p->regions[2].name, L"\\Device\\HarddiskVolume1\\App\\data.bin") == 0);
+    rm_native_report_free(&r);
+}
+
+/* Wine 8 has no NtWow64QueryInformationProcess64 or NtWow64QueryVirtualMemory64: the native
+ * helper is asked instead; one that cannot start leaves the process unreported, not invented. */
+static void helper_is_asked_where_the_os_does_not(void **state)
+{
+    (void)state;
+    DWORD self = GetCurrentProcessId();
+    struct rm_native_report r = {0};
+    assert_int_equal(rm_native_query(&self, 1, RM_NATIVE_WALK | RM_NATIVE_PARAMS, &r), ERROR_SUCCESS);
+    assert_int_equal(helpers_started, 1);
+    assert_int_equal(r.count, 0);
+    rm_native_report_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +426,8 @@ int main(void)
         cmocka_unit_test(report_cut_short_keeps_whole_records_only),
         cmocka_unit_test(malformed_records_are_dropped),
         cmocka_unit_test(helper_reports_what_it_sees),
+        cmocka_unit_test_setup_teardown(os_reach_is_used_where_the_os_gives_it, fake_wow64_setup, fake_wow64_teardown),
+        cmocka_unit_test_setup_teardown(helper_is_asked_where_the_os_does_not, fake_wow64_setup, fake_wow64_teardown),
     };
     return cmocka_run_group_tests_name("unit.native", tests, NULL, NULL);
 }
