@@ -139,11 +139,59 @@ static void service_registered_by_name_stops_with_its_dependent(void **state)
     stop_and_restart(&p, h, &base);
 }
 
+/* A service of the other bitness (for the x86 DLL: a 64-bit service under WOW64), found by its
+ * executable as an installer replacing it registers it: listed as that service, stopped
+ * through the SCM and started again. */
+static void other_bitness_service_found_by_its_exe_stops_and_restarts(void **state)
+{
+    (void)state;
+    WCHAR src[MAX_PATH], dir[MAX_PATH], exe[MAX_PATH], log[MAX_PATH], name[64], cmd[2048], event[256];
+    rm_test_other_helper(L"rsapp.exe", src);
+    it_make_dir(L"other", dir);
+    /* Its own copy: the registered exe is this service's alone. */
+    sd_path(exe, dir, L"svc.exe");
+    assert_true(CopyFileW(src, exe, FALSE));
+    sd_path(log, dir, L"service.log");
+    _snwprintf(name, 64, L"rmsdother%lu", GetCurrentProcessId());
+    HANDLE ready = it_event(L"other");
+    it_event_name(L"other", event);
+    _snwprintf(cmd, 2048, L"\"%ls\" --service %ls --log \"%ls\" --ready %ls", exe, name, log, event);
+    SC_HANDLE svc = sd_service_create(name, cmd, NULL);
+    start(svc, ready);
+    RM_UNIQUE_PROCESS u = service_process(svc);
+    HANDLE p = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, u.dwProcessId);
+    BOOL wow64 = FALSE, self_wow64 = FALSE;
+    assert_true(p && IsWow64Process(p, &wow64) && IsWow64Process(GetCurrentProcess(), &self_wow64));
+    CloseHandle(p);
+    assert_true(wow64 != self_wow64);
+
+    DWORD h = SD_SESSION(1, exe);
+    struct sd_list l;
+    SD_LIST(h, &l);
+    const RM_PROCESS_INFO *e = sd_find(&l, &u);
+    assert_non_null(e);
+    assert_int_equal(e->ApplicationType, RmService);
+    assert_int_equal(wcscmp(e->strServiceShortName, name), 0);
+    assert_true(e->bRestartable);
+
+    EXPECT_RC(ERROR_SUCCESS, RmShutdown(h, 0, NULL));
+    assert_true(sd_service_wait(svc, SERVICE_STOPPED, 5000));
+    assert_int_equal(sd_log_count(log, "SERVICE_CONTROL_STOP"), 1);
+    assert_true(SD_STATUS(h, &u) & RmStatusStopped);
+    ResetEvent(ready);
+    EXPECT_RC(ERROR_SUCCESS, RmRestart(h, 0, NULL));
+    IT_WAIT_EVENT(ready, NULL);
+    assert_true(sd_service_wait(svc, SERVICE_RUNNING, 10000));
+    assert_int_equal(sd_log_count(log, "START "), 2);
+    assert_true(SD_STATUS(h, &u) & RmStatusRestarted);
+}
+
 int it_parent(void)
 {
     const struct CMUnitTest tests[] = {
         SD_TEST(service_holding_a_file_stops_with_its_dependent),
         SD_TEST(service_registered_by_name_stops_with_its_dependent),
+        SD_TEST(other_bitness_service_found_by_its_exe_stops_and_restarts),
     };
     return cmocka_run_group_tests_name("shutdown.service", tests, sd_group_setup, sd_group_teardown);
 }
