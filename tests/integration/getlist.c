@@ -397,6 +397,28 @@ static void gui_app_without_version_is_named_by_title(void **state)
     assert_int_equal(l.reasons, RmRebootReasonNone);
 }
 
+/* A windowed app of the other bitness, found by its running exe (for the x86 DLL: a 64-bit
+ * app under WOW64): a main window, named by its title, restartable, in its own TS session
+ * (check_entry). */
+static void other_bitness_gui_app_is_named_by_title(void **state)
+{
+    (void)state;
+    WCHAR src[MAX_PATH], dir[MAX_PATH], exe[MAX_PATH];
+    struct listing l;
+    rm_test_other_helper(L"rmappw.exe", src);
+    it_make_dir(L"guiother", dir);
+    path_of(exe, dir, L"appw.exe");
+    assert_true(CopyFileW(src, exe, FALSE));
+    HANDLE app = IT_LAUNCH(exe, 0, L"--gui \"rstrtmgr other title\"");
+    DWORD h = session_with_file(exe);
+    LIST_OK(h, &l);
+    EXPECT_ONLY(&l, app);
+    assert_int_equal(l.e[0].ApplicationType, RmMainWindow);
+    EXPECT_NAME(&l.e[0], L"rstrtmgr other title");
+    assert_true(l.e[0].bRestartable);
+    assert_int_equal(l.reasons, RmRebootReasonNone);
+}
+
 /* Listing must not wait on a window that does not answer. */
 static void hung_gui_app_listed_without_waiting(void **state)
 {
@@ -1190,6 +1212,7 @@ int it_parent(void)
     const struct CMUnitTest tests[] = {
         TEST(gui_app_is_main_window_named_by_version),
         TEST(gui_app_without_version_is_named_by_title),
+        TEST(other_bitness_gui_app_is_named_by_title),
         TEST(hung_gui_app_listed_without_waiting),
         TEST(console_app_is_console),
         TEST(windowless_gui_program_is_unknown_named_by_file),
