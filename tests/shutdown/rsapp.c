@@ -6,6 +6,10 @@
  * services heard a stop first. This one logs all of that:
  *
  *   --hold FILE       open FILE (created if missing), every sharing mode, and keep it open
+ *   --load DLL        LoadLibrary it and keep it loaded; logs where it went and, when it
+ *                     exports rsapp_edition, which edition it is
+ *   --refuse          say no: WM_QUERYENDSESSION is answered FALSE and WM_CLOSE is ignored
+ *   --arg VALUE       no effect: a caller's own argument, which a restart must hand back
  *   --gui             a top-level window: WM_QUERYENDSESSION is answered TRUE,
  *                     WM_ENDSESSION(TRUE) and WM_CLOSE end the process (code 0)
  *   --console         CTRL_C ends the process (code 42)
@@ -13,7 +17,8 @@
  *   --exit-delay MS   how long it takes to go once told to
  *   --ready EVENT     set the named event once set up (a service: once RUNNING)
  *   --log FILE        append one line per event, each naming the process:
- *                       START pid=P console=P1,P2 cwd=DIR cmd=COMMAND LINE
+ *                       START pid=P edition=E console=P1,P2 cwd=DIR cmd=COMMAND LINE
+ *                       LOADED pid=P base=0xADDRESS edition=E path=DLL
  *                       WM_QUERYENDSESSION pid=P lParam=0x1
  *                       WM_ENDSESSION pid=P wParam=1 lParam=0x1
  *                       WM_CLOSE pid=P
@@ -22,7 +27,10 @@
  *                     console= lists the processes attached to its console (empty: none),
  *                     so a test sees whether it got a console of its own.
  *
- * Built as rsapp.exe (console subsystem) and rsappw.exe (windows subsystem).
+ * Built as rsapp.exe (console subsystem) and rsappw.exe (windows subsystem), edition 1; the
+ * real-client suite (tests/clients) builds editions 1 and 2 of both, so that a test can tell the
+ * copy an installer put in place from the one it replaced. edition= in a LOADED line is the
+ * DLL's own (0: it does not say).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -37,9 +45,13 @@
 
 #define MAX_HOLD 4
 
+#ifndef RSAPP_EDITION
+#define RSAPP_EDITION 1
+#endif
+
 static struct {
-    const WCHAR *hold[MAX_HOLD];
-    int nhold, gui, console;
+    const WCHAR *hold[MAX_HOLD], *load[MAX_HOLD];
+    int nhold, nload, gui, console, refuse;
     DWORD exit_delay;
     const WCHAR *service, *ready, *log;
 } opt;
@@ -81,6 +93,12 @@ static void parse(int argc, WCHAR **argv)
         const WCHAR *a = argv[i];
         if (!wcscmp(a, L"--hold") && opt.nhold < MAX_HOLD)
             opt.hold[opt.nhold++] = value(argc, argv, &i);
+        else if (!wcscmp(a, L"--load") && opt.nload < MAX_HOLD)
+            opt.load[opt.nload++] = value(argc, argv, &i);
+        else if (!wcscmp(a, L"--refuse"))
+            opt.refuse = 1;
+        else if (!wcscmp(a, L"--arg"))
+            (void)value(argc, argv, &i);
         else if (!wcscmp(a, L"--gui"))
             opt.gui = 1;
         else if (!wcscmp(a, L"--console"))
@@ -110,7 +128,18 @@ static void log_start(void)
     }
     if (!GetCurrentDirectoryW(MAX_PATH, cwd))
         cwd[0] = 0;
-    log_line(L"START pid=%lu console=%ls cwd=%ls cmd=%ls", GetCurrentProcessId(), consoles, cwd, GetCommandLineW());
+    log_line(L"START pid=%lu edition=%d console=%ls cwd=%ls cmd=%ls", GetCurrentProcessId(), RSAPP_EDITION, consoles,
+             cwd, GetCommandLineW());
+}
+
+static void load_dll(const WCHAR *path)
+{
+    HMODULE m = LoadLibraryW(path);
+    if (!m)
+        fail(4, path);
+    int (*edition)(void) = (int (*)(void))(void (*)(void))GetProcAddress(m, "rsapp_edition");
+    log_line(L"LOADED pid=%lu base=0x%llx edition=%d path=%ls", GetCurrentProcessId(),
+             (unsigned long long)(ULONG_PTR)m, edition ? edition() : 0, path);
 }
 
 static void signal_ready(void)
@@ -133,7 +162,7 @@ static LRESULT CALLBACK on_message(HWND w, UINT msg, WPARAM wp, LPARAM lp)
     switch (msg) {
     case WM_QUERYENDSESSION:
         log_line(L"WM_QUERYENDSESSION pid=%lu lParam=0x%lx", GetCurrentProcessId(), (unsigned long)lp);
-        return TRUE;
+        return !opt.refuse;
     case WM_ENDSESSION:
         log_line(L"WM_ENDSESSION pid=%lu wParam=%lu lParam=0x%lx", GetCurrentProcessId(), (unsigned long)wp,
                  (unsigned long)lp);
@@ -144,6 +173,8 @@ static LRESULT CALLBACK on_message(HWND w, UINT msg, WPARAM wp, LPARAM lp)
         return 0;
     case WM_CLOSE:
         log_line(L"WM_CLOSE pid=%lu", GetCurrentProcessId());
+        if (opt.refuse)
+            return 0;
         Sleep(opt.exit_delay);
         ExitProcess(0);
     default:
@@ -210,6 +241,8 @@ int wmain(int argc, WCHAR **argv)
     for (int i = 0; i < opt.nhold; i++)
         if (!app_hold(opt.hold[i]))
             fail(3, opt.hold[i]);
+    for (int i = 0; i < opt.nload; i++)
+        load_dll(opt.load[i]);
     if (opt.console && !SetConsoleCtrlHandler(on_console_event, TRUE))
         fail(7, L"SetConsoleCtrlHandler");
     if (opt.service) {
