@@ -94,6 +94,14 @@ struct rm_record_header {
 /* Longest string a record may hold: the Win32 path limit. */
 #define RM_MAX_TEXT 32767u
 
+/* What the log of one session may make a process hold: distinct apps with a recorded status
+ * and distinct filter targets. Both are far above any installer's needs; they bound the
+ * memory and the time that whoever can write the store (any process of the user) can make
+ * another process spend. A log that holds more is refused as corrupt (ERROR_WRITE_FAULT); a
+ * call that would add one more answers ERROR_OUTOFMEMORY. */
+#define RM_MAX_APPS 4096u
+#define RM_MAX_FILTERS 4096u
+
 /* STATUS payload: uint32_t pid, time_lo, time_hi, status.
  * STOPPED payload: uint32_t pid, time_lo, time_hi, app_type, flags, ncmd, ndir, nsvc, nname;
  * then the command line, working directory, service name and friendly name, each

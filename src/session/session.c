@@ -9,6 +9,7 @@
  */
 #include "session.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "detect/detect.h"
@@ -354,9 +355,15 @@ DWORD rm_session_check(DWORD handle, BOOL need_owner)
     return ERROR_SUCCESS;
 }
 
+/* What note_app and note_filter answer when the log names more than RM_MAX_APPS apps or
+ * RM_MAX_FILTERS filter targets: the log is not one our calls could have written. */
+#define OVER_LIMIT (-2)
+
 /* Latest status, and where the latest restart information is, per app. */
 static int note_app(struct rm_local *e, const struct rm_record *r)
 {
+    if (e->apps.count >= RM_MAX_APPS && !rm_index_get_process(&e->apps, r->pid, r->time_lo, r->time_hi))
+        return OVER_LIMIT;
     if (rm_index_add_process(&e->apps, r->pid, r->time_lo, r->time_hi) < 0)
         return -1;
     struct rm_index_entry *a = rm_index_get_process(&e->apps, r->pid, r->time_lo, r->time_hi);
@@ -382,8 +389,19 @@ static struct rm_index_entry *filter_entry(struct rm_local *e, uint32_t trigger,
     return rm_index_get_text(&e->filters, trigger, text, nchars);
 }
 
+/* The filter index entry of a target, if there is one. */
+static const struct rm_index_entry *find_filter(const struct rm_local *e, uint32_t trigger, const uint16_t *text,
+                                                uint32_t nchars, uint32_t pid, uint32_t lo, uint32_t hi)
+{
+    return trigger == RmFilterTriggerProcess ? rm_index_get_process(&e->filters, pid, lo, hi)
+                                             : rm_index_get_text(&e->filters, trigger, text, nchars);
+}
+
 static int note_filter(struct rm_local *e, const struct rm_filter_record *f)
 {
+    if (e->filters.count >= RM_MAX_FILTERS &&
+        !find_filter(e, f->trigger, f->text, f->nchars, f->pid, f->time_lo, f->time_hi))
+        return OVER_LIMIT;
     struct rm_index_entry *x = filter_entry(e, f->trigger, f->text, f->nchars, f->pid, f->time_lo, f->time_hi);
     if (!x)
         return -1;
@@ -398,8 +416,8 @@ static DWORD catch_up(struct rm_local *e)
     struct rm_data_header *h = e->data.view;
     if (rm_data_check(h, e->slot, e->generation, RM_DATA_RESERVE) != RM_LAYOUT_OK)
         return ERROR_WRITE_FAULT;
-    uint32_t used = h->used; /* read once: the checks above hold for this value */
-    if (used > h->reserve || used < e->parsed)
+    uint32_t used = h->used; /* read once: the checks below hold for this value only */
+    if (used > RM_DATA_RESERVE || used < e->parsed)
         return ERROR_WRITE_FAULT;
     DWORD err = rm_data_commit(&e->data, used);
     if (err)
@@ -422,6 +440,8 @@ static DWORD catch_up(struct rm_local *e)
         default:
             added = rm_index_add_text(&e->index, r.type, r.text, r.nchars);
         }
+        if (added == OVER_LIMIT)
+            return ERROR_WRITE_FAULT;
         if (added < 0)
             return ERROR_OUTOFMEMORY;
     }
@@ -451,15 +471,24 @@ static DWORD lock_owner_current(DWORD handle, struct rm_store **st, struct rm_lo
     return err;
 }
 
-/* Appends records to the log (lock held, index caught up): all of them, or none. */
-static DWORD append_records(struct rm_local *e, const void *const *src, const uint32_t *sizes, int n)
+/* Appends records to the log (lock held, index caught up): all of them, or none. Stores the
+ * log's new end in *end when given.
+ *
+ * Where they go is this process's own copy of the log's end, e->parsed, which catch_up
+ * validated; the shared `used` is only compared with it, read once. Read again after the
+ * checks, another process could have set it to anything in between, and the copy below would
+ * land wherever that pointed. */
+static DWORD append_records(struct rm_local *e, const void *const *src, const uint32_t *sizes, int n,
+                            uint32_t *end)
 {
     struct rm_data_header *h = e->data.view;
     uint64_t total = 0;
     for (int i = 0; i < n; i++)
         total += sizes[i];
-    uint32_t at = h->used;
-    if (total > (uint64_t)RM_DATA_RESERVE - at)
+    uint32_t at = e->parsed;
+    if (h->used != at) /* someone wrote the log without the lock */
+        return ERROR_WRITE_FAULT;
+    if ((uint64_t)at + total > RM_DATA_RESERVE)
         return ERROR_OUTOFMEMORY;
     DWORD err = rm_data_commit(&e->data, at + (uint32_t)total);
     if (err)
@@ -473,6 +502,8 @@ static DWORD append_records(struct rm_local *e, const void *const *src, const ui
     MemoryBarrier();
     h->used = at;
     h->sequence++;
+    if (end)
+        *end = at;
     return ERROR_SUCCESS;
 }
 
@@ -539,15 +570,16 @@ static DWORD append_locked(struct rm_local *e, const struct rm_batch *b)
             added[2]++;
         }
     }
+    uint32_t end = e->parsed;
     if (!err && bytes) {
         const void *src[1] = {recs};
-        err = append_records(e, src, &at, 1);
+        err = append_records(e, src, &at, 1, &end);
     }
     if (!err) {
         struct rm_data_header *h = e->data.view;
         for (int k = 0; k < 3; k++)
             h->count[k] += added[k];
-        e->parsed = h->used; /* what we appended is already in the index */
+        e->parsed = end; /* what we appended is already in the index */
     }
     rm_sys.free(recs);
     rm_sys.free(fresh);
@@ -693,8 +725,14 @@ DWORD rm_session_record_app_ex(DWORD handle, uint32_t how, const RM_UNIQUE_PROCE
     }
     DWORD err = lock_entry_ex(handle, how, &st, &e);
     if (!err) {
-        if (!(err = catch_up(e)))
-            err = append_records(e, recs, sizes, restart ? 2 : 1);
+        if (!(err = catch_up(e))) {
+            if (e->apps.count >= RM_MAX_APPS &&
+                !rm_index_get_process(&e->apps, p->dwProcessId, p->ProcessStartTime.dwLowDateTime,
+                                      p->ProcessStartTime.dwHighDateTime))
+                err = ERROR_OUTOFMEMORY;
+            else
+                err = append_records(e, recs, sizes, restart ? 2 : 1, NULL);
+        }
         /* our own records are read back like anyone else's on the next catch-up */
         if (err)
             forget_index(e);
@@ -764,7 +802,7 @@ DWORD rm_session_apps_ex(DWORD handle, uint32_t how, struct rm_app_state **apps,
         forget_index(e);
     struct rm_app_state *out = NULL;
     uint32_t n = 0;
-    if (!err && e->apps.count && !(out = rm_alloc_zero(e->apps.count * sizeof *out)))
+    if (!err && e->apps.count && !(out = rm_alloc_array_zero(e->apps.count, sizeof *out)))
         err = ERROR_OUTOFMEMORY;
     /* n < count: out has room for count entries, however the buckets read. */
     for (size_t i = 0; !err && i < e->apps.cap && n < e->apps.count; i++) {
@@ -800,7 +838,7 @@ static DWORD append_filter(struct rm_local *e, const struct rm_filter_item *f, u
         return size ? ERROR_OUTOFMEMORY : ERROR_BAD_ARGUMENTS;
     rm_record_write_filter(rec, &r);
     const void *src[1] = {rec};
-    DWORD err = append_records(e, src, &size, 1);
+    DWORD err = append_records(e, src, &size, 1, NULL);
     rm_sys.free(rec);
     return err;
 }
@@ -813,14 +851,11 @@ static DWORD change_filter(DWORD handle, const struct rm_filter_item *f, int rem
     DWORD err = lock_owner_current(handle, &st, &e);
     if (err)
         return err;
-    if (remove) {
-        const struct rm_index_entry *x =
-            f->trigger == RmFilterTriggerProcess
-                ? rm_index_get_process(&e->filters, f->pid, f->time_lo, f->time_hi)
-                : rm_index_get_text(&e->filters, f->trigger, f->text, f->nchars);
-        if (!x || !x->value[0])
-            err = ERROR_FILE_NOT_FOUND;
-    }
+    const struct rm_index_entry *x = find_filter(e, f->trigger, f->text, f->nchars, f->pid, f->time_lo, f->time_hi);
+    if (remove && (!x || !x->value[0]))
+        err = ERROR_FILE_NOT_FOUND;
+    else if (!remove && !x && e->filters.count >= RM_MAX_FILTERS)
+        err = ERROR_OUTOFMEMORY;
     if (!err)
         err = append_filter(e, f, remove ? 0 : f->action);
     unlock_entry(e);
@@ -844,6 +879,14 @@ void rm_session_filters_free(struct rm_filter_item *items, uint32_t count)
     rm_sys.free(items);
 }
 
+/* qsort order of filter entries: the order in which they were last set (unique per entry). */
+static int by_filter_order(const void *a, const void *b)
+{
+    uint64_t x = (*(const struct rm_index_entry *const *)a)->value[1];
+    uint64_t y = (*(const struct rm_index_entry *const *)b)->value[1];
+    return x < y ? -1 : x > y;
+}
+
 DWORD rm_session_filters(DWORD handle, struct rm_filter_item **items, uint32_t *count)
 {
     struct rm_store *st;
@@ -854,21 +897,22 @@ DWORD rm_session_filters(DWORD handle, struct rm_filter_item **items, uint32_t *
     if (err)
         return err;
     struct rm_filter_item *out = NULL;
-    uint32_t n = 0;
-    if (e->filters.count && !(out = rm_alloc_zero(e->filters.count * sizeof *out)))
+    const struct rm_index_entry **live = NULL;
+    uint32_t n = 0, nlive = 0;
+    if (e->filters.count && (!(out = rm_alloc_array_zero(e->filters.count, sizeof *out)) ||
+                             !(live = rm_alloc_array_zero(e->filters.count, sizeof *live))))
         err = ERROR_OUTOFMEMORY;
-    /* In the order they were set: pick the lowest remaining order each time (few filters). */
-    uint64_t after = 0;
-    while (!err && n < e->filters.count) {
-        const struct rm_index_entry *best = NULL;
-        for (size_t i = 0; i < e->filters.cap; i++) {
-            const struct rm_index_entry *x = &e->filters.buckets[i];
-            if (x->hash && x->value[0] && x->value[1] > after && (!best || x->value[1] < best->value[1]))
-                best = x;
-        }
-        if (!best)
-            break;
-        after = best->value[1];
+    /* In the order they were set: one sort, never a scan per filter (catch_up holds the count
+     * to RM_MAX_FILTERS, whatever the log says). */
+    for (size_t i = 0; !err && i < e->filters.cap && nlive < e->filters.count; i++) {
+        const struct rm_index_entry *x = &e->filters.buckets[i];
+        if (x->hash && x->value[0])
+            live[nlive++] = x;
+    }
+    if (nlive > 1)
+        qsort(live, nlive, sizeof *live, by_filter_order);
+    for (uint32_t k = 0; !err && k < nlive; k++) {
+        const struct rm_index_entry *best = live[k];
         struct rm_filter_item *it = &out[n++];
         it->action = (uint32_t)best->value[0];
         if (best->kind == RM_REC_PROCESS && !best->text) {
@@ -885,6 +929,7 @@ DWORD rm_session_filters(DWORD handle, struct rm_filter_item **items, uint32_t *
             it->nchars = t.nchars;
         }
     }
+    rm_sys.free(live);
     unlock_entry(e);
     if (err) {
         rm_session_filters_free(out, n);

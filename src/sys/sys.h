@@ -167,6 +167,16 @@ static inline void *rm_alloc_zero(SIZE_T size)
     return p;
 }
 
+/* count elements of `size` bytes, zeroed; NULL when the product does not fit a SIZE_T. Every
+ * count that comes, however indirectly, from the shared store sizes its block through this:
+ * on x86 a product of two 32-bit values wraps long before it runs out of memory. */
+static inline void *rm_alloc_array_zero(SIZE_T count, SIZE_T size)
+{
+    if (size && count > (SIZE_T)-1 / size)
+        return NULL;
+    return rm_alloc_zero(count * size);
+}
+
 
 /* ---- helpers built on the table (src/sys/helpers.c) ---------------------------------------- */
 
