@@ -7,6 +7,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "it.h"
+#include "sections.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -41,69 +42,11 @@ const struct it_role it_roles[] = {
     {NULL, NULL},
 };
 
-/* ---- the sections, by name ------------------------------------------------------------------- */
-
-static void object_name(WCHAR *buf, const WCHAR *prefix, const WCHAR *suffix)
-{
-    const WCHAR *sid = rm_user_sid();
-    assert_non_null(sid);
-    _snwprintf(buf, 256, L"Local\\%ls.%ls%ls", prefix, sid, suffix);
-    buf[255] = 0;
-}
-
-static struct rm_store *open_store(HANDLE *section)
-{
-    WCHAR name[256];
-    object_name(name, it_prefix, L"");
-    *section = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, name);
-    assert_non_null(*section);
-    struct rm_store *s = MapViewOfFile(*section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, sizeof *s);
-    assert_non_null(s);
-    return s;
-}
-
-static void close_view(void *view, HANDLE section)
-{
-    UnmapViewOfFile(view);
-    CloseHandle(section);
-}
-
-static uint32_t slot_of(const struct rm_store *s, const WCHAR *key_text)
-{
-    uint8_t key[RM_KEY_BYTES];
-    assert_int_equal(rm_key_decode((const uint16_t *)key_text, key), 0);
-    for (uint32_t i = 0; i < RM_MAX_SESSIONS; i++)
-        if (s->slots[i].state == RM_SLOT_LIVE && memcmp(s->slots[i].key, key, sizeof key) == 0)
-            return i;
-    fail_msg("no live slot holds the session's key");
-    return 0;
-}
-
-static uint32_t first_free_slot(const struct rm_store *s)
-{
-    for (uint32_t i = 0; i < RM_MAX_SESSIONS; i++)
-        if (s->slots[i].state == RM_SLOT_FREE)
-            return i;
-    fail_msg("no free slot");
-    return 0;
-}
+/* ---- the sections, by name (sections.h) ------------------------------------------------ */
 
 static struct rm_data_header *open_data(const WCHAR *key, HANDLE *section)
 {
-    WCHAR name[256], suffix[40];
-    HANDLE ss;
-    struct rm_store *s = open_store(&ss);
-    uint32_t slot = slot_of(s, key);
-    _snwprintf(suffix, 40, L".s%u.g%u", slot, s->slots[slot].generation);
-    close_view(s, ss);
-    object_name(name, it_prefix, suffix);
-    *section = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, name);
-    assert_non_null(*section);
-    void *v = MapViewOfFile(*section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, DATA_VIEW);
-    assert_non_null(v);
-    /* The section is reserved; pages become usable in a view once committed through it. */
-    assert_non_null(VirtualAlloc(v, DATA_VIEW, MEM_COMMIT, PAGE_READWRITE));
-    return v;
+    return it_open_data(key, section, DATA_VIEW);
 }
 
 static void a_file(WCHAR out[64], const char *what, int i)
@@ -165,8 +108,8 @@ static void store_corruption_refused(void **state)
     WCHAR key[KEY_CHARS + 1], file[64];
     HANDLE section;
     DWORD h = IT_START(key);
-    struct rm_store *s = open_store(&section);
-    uint32_t live = slot_of(s, key), free_slot = first_free_slot(s);
+    struct rm_store *s = it_open_store(&section);
+    uint32_t live = it_slot_of(s, key), free_slot = it_first_free_slot(s);
 
     for (int f = 0; f < ST_CASES; f++) {
         print_message("store field case %d\n", f);
@@ -187,7 +130,7 @@ static void store_corruption_refused(void **state)
         EXPECT_RC(ERROR_SUCCESS, RmRegisterResources(h, 1, files, 0, NULL, 0, NULL));
         EXPECT_COUNTS(h, (uint32_t)f + 1, 0, 0);
     }
-    close_view(s, section);
+    it_close_view(s, section);
 }
 
 /* A store whose header reads as zero but whose slots hold live sessions was not created just
@@ -199,7 +142,7 @@ static void zeroed_store_header_with_live_sessions(void **state)
     WCHAR key[KEY_CHARS + 1], file[64];
     HANDLE section;
     DWORD h = IT_START(key);
-    struct rm_store *s = open_store(&section);
+    struct rm_store *s = it_open_store(&section);
     memcpy(&saved, s, sizeof saved);
     memset(s, 0, offsetof(struct rm_store, sequence));
     a_file(file, "zeroed", 0);
@@ -211,7 +154,7 @@ static void zeroed_store_header_with_live_sessions(void **state)
     LPCWSTR files[] = {file};
     EXPECT_RC(ERROR_SUCCESS, RmRegisterResources(h, 1, files, 0, NULL, 0, NULL));
     EXPECT_COUNTS(h, 1, 0, 0);
-    close_view(s, section);
+    it_close_view(s, section);
 }
 
 /* ---- a session's data section ------------------------------------------------------------------ */
@@ -277,7 +220,7 @@ static void data_header_corruption_refused(void **state)
         EXPECT_RC(ERROR_SUCCESS, RmRegisterResources(h, 1, files, 0, NULL, 0, NULL));
         EXPECT_COUNTS(h, (uint32_t)f + 2, 0, 0);
     }
-    close_view(d, section);
+    it_close_view(d, section);
 }
 
 /* ---- records ------------------------------------------------------------------------------------ */
@@ -345,7 +288,7 @@ static void records_corruption_refused(void **state)
         EXPECT_RC(ERROR_SUCCESS, RmEndSession(j));
         it_forget(j);
     }
-    close_view(d, section);
+    it_close_view(d, section);
 }
 
 /* ---- objects made up by someone else ------------------------------------------------------------ */
@@ -363,11 +306,11 @@ static void squatted_data_section_refused(void **state)
     IT_START(key); /* the store exists from here on */
 
     for (size_t i = 0; i < ARRAYSIZE(squatters); i++) {
-        struct rm_store *s = open_store(&ss);
-        uint32_t slot = first_free_slot(s);
+        struct rm_store *s = it_open_store(&ss);
+        uint32_t slot = it_first_free_slot(s);
         _snwprintf(suffix, 40, L".s%u.g%u", slot, s->slots[slot].generation + 1);
-        close_view(s, ss);
-        object_name(name, it_prefix, suffix);
+        it_close_view(s, ss);
+        it_object_name(name, it_prefix, suffix);
         HANDLE squat = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, squatters[i].protect, 0, squatters[i].size, name);
         assert_non_null(squat);
 
@@ -387,7 +330,7 @@ static void small_impostor_store_refused(void **state)
     WCHAR impostor[128], name[256];
     _snwprintf(impostor, 128, L"%ls-impostor", it_prefix);
     impostor[127] = 0;
-    object_name(name, impostor, L"");
+    it_object_name(name, impostor, L"");
     HANDLE fake = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 4096, name);
     assert_non_null(fake);
     assert_int_not_equal(GetLastError(), ERROR_ALREADY_EXISTS);
