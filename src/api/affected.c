@@ -77,7 +77,7 @@ DWORD rm_overlay_status(DWORD handle, RM_PROCESS_INFO **entries, uint32_t *count
             extra++;
     }
     if (extra) {
-        RM_PROCESS_INFO *all = rm_sys.alloc((*count + extra) * sizeof *all);
+        RM_PROCESS_INFO *all = rm_alloc_array_zero((SIZE_T)*count + extra, sizeof *all);
         if (!all)
             err = ERROR_OUTOFMEMORY;
         else {
