@@ -1,5 +1,5 @@
 /*
- * Harness for the caller-pattern tests (issue #5): programs that use the shipped rstrtmgr.dll
+ * Harness for the caller-pattern tests: programs that use the shipped rstrtmgr.dll
  * through its import library, the way installers do, against real processes under Wine.
  *
  * Unlike tests/integration these programs cannot give the DLL a private store prefix (that is

@@ -1,5 +1,5 @@
 /*
- * Argument matrix (issue #7, item 1): every export against every kind of bad argument.
+ * Argument matrix: every export against every kind of bad argument.
  *
  * Each case is one CMocka test with a fresh session (owner handle, plus an in-process joined
  * handle), and asserts four things:

@@ -1,5 +1,5 @@
 /*
- * Faults injected through the OS table (issue #7, item 2) into listing, shutdown and restart,
+ * Faults injected through the OS table into listing, shutdown and restart,
  * against real processes (tests/helpers/rmapp.exe):
  *
  *   - access denied, one OS entry at a time and all at once: RmGetList still returns a correct

@@ -1,5 +1,5 @@
 /*
- * An SCM that never reports STOPPED (issue #7, faults injected through src/sys/): RmShutdown
+ * An SCM that never reports STOPPED (faults injected through src/sys/): RmShutdown
  * against a service whose stop request is accepted but which then stays STOP_PENDING.
  *
  * The whole SCM is faked through the OS table, so no real service is needed and none is

@@ -1,5 +1,5 @@
 /*
- * Concurrency and cross-process damage (issue #7, item 3).
+ * Concurrency and cross-process damage.
  *
  * concurrent_members: 8 threads in this process and 8 in a child (this program re-executed
  * with a role, same private store prefix) work on the same 4 sessions for a while (30 s by

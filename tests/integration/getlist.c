@@ -1,5 +1,5 @@
 /*
- * RmGetList against real processes (issue #3 §7): rmapp.exe / rmappw.exe (tests/helpers) hold,
+ * RmGetList against real processes: rmapp.exe / rmappw.exe (tests/helpers) hold,
  * load, map and run files, show windows, handle console events and run as a service, and each
  * way of using a registered resource must produce exactly one, correctly filled entry.
  *

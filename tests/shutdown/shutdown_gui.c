@@ -1,5 +1,5 @@
 /*
- * RmShutdown against real GUI apps (issue #4 item 5; SPEC §3.6, §6): the documented message
+ * RmShutdown against real GUI apps: the documented message
  * protocol, refusal, hung apps, forced shutdown, parallelism, RmShutdownOnlyRegistered, reboot
  * reasons, the progress callback and RmCancelCurrentTask.
  *
