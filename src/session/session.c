@@ -879,11 +879,15 @@ void rm_session_filters_free(struct rm_filter_item *items, uint32_t count)
     rm_sys.free(items);
 }
 
-/* qsort order of filter entries: the order in which they were last set (unique per entry). */
+/* A live filter entry and the order in which it was last set (unique per entry). */
+struct filter_order {
+    uint64_t order;
+    const struct rm_index_entry *entry;
+};
+
 static int by_filter_order(const void *a, const void *b)
 {
-    uint64_t x = (*(const struct rm_index_entry *const *)a)->value[1];
-    uint64_t y = (*(const struct rm_index_entry *const *)b)->value[1];
+    uint64_t x = ((const struct filter_order *)a)->order, y = ((const struct filter_order *)b)->order;
     return x < y ? -1 : x > y;
 }
 
@@ -897,7 +901,7 @@ DWORD rm_session_filters(DWORD handle, struct rm_filter_item **items, uint32_t *
     if (err)
         return err;
     struct rm_filter_item *out = NULL;
-    const struct rm_index_entry **live = NULL;
+    struct filter_order *live = NULL;
     uint32_t n = 0, nlive = 0;
     if (e->filters.count && (!(out = rm_alloc_array_zero(e->filters.count, sizeof *out)) ||
                              !(live = rm_alloc_array_zero(e->filters.count, sizeof *live))))
@@ -907,12 +911,12 @@ DWORD rm_session_filters(DWORD handle, struct rm_filter_item **items, uint32_t *
     for (size_t i = 0; !err && i < e->filters.cap && nlive < e->filters.count; i++) {
         const struct rm_index_entry *x = &e->filters.buckets[i];
         if (x->hash && x->value[0])
-            live[nlive++] = x;
+            live[nlive++] = (struct filter_order){x->value[1], x};
     }
     if (nlive > 1)
         qsort(live, nlive, sizeof *live, by_filter_order);
     for (uint32_t k = 0; !err && k < nlive; k++) {
-        const struct rm_index_entry *best = live[k];
+        const struct rm_index_entry *best = live[k].entry;
         struct rm_filter_item *it = &out[n++];
         it->action = (uint32_t)best->value[0];
         if (best->kind == RM_REC_PROCESS && !best->text) {
