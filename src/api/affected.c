@@ -73,7 +73,7 @@ DWORD rm_overlay_status(DWORD handle, RM_PROCESS_INFO **entries, uint32_t *count
                 (*entries)[j].AppStatus = apps[i].status ? apps[i].status : (*entries)[j].AppStatus;
                 listed = 1;
             }
-        if (!listed && apps[i].has_restart)
+        if (!listed && apps[i].stopped)
             extra++;
     }
     if (extra) {
@@ -88,7 +88,7 @@ DWORD rm_overlay_status(DWORD handle, RM_PROCESS_INFO **entries, uint32_t *count
                 int listed = 0;
                 for (uint32_t j = 0; j < *count; j++)
                     listed |= same_process(&all[j].Process, &apps[i].process);
-                if (!listed && apps[i].has_restart)
+                if (!listed && apps[i].stopped)
                     entry_from_state(&all[k++], &apps[i]);
             }
             rm_sys.free(*entries);

@@ -37,8 +37,10 @@ DWORD WINAPI RmEndSession(DWORD dwSessionHandle)
     RM_API_ENTER;
     rm_trace("RmEndSession(%#lx)", dwSessionHandle);
     DWORD err = rm_session_end(dwSessionHandle);
-    if (!err)
-        rm_restart_drop_tokens(dwSessionHandle);
+    /* Even when the store could not be told: the caller is done with the session, and what it
+     * kept to restart (tokens among it) must not outlive that. Plans are keyed by this
+     * process's own handle, so a handle that was never ours has none. */
+    rm_restart_forget(dwSessionHandle);
     RM_API_RETURN(err);
 }
 

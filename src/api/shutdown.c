@@ -12,17 +12,26 @@
 #include "session/session.h"
 #include "shutdown/shutdown.h"
 
+/* What was done goes on record for RmGetList; how to bring back what was stopped stays in this
+ * process (src/restart). */
 static DWORD record_results(DWORD handle, struct rm_target *t, uint32_t n)
 {
     DWORD first = ERROR_SUCCESS;
     for (uint32_t i = 0; i < n; i++) {
         struct rm_target *x = &t[i];
         int stopped = (x->status & RmStatusStopped) != 0;
-        x->restart.name = (const uint16_t *)x->info.strAppName;
-        x->restart.nname = (uint32_t)wcsnlen(x->info.strAppName, CCH_RM_MAX_APP_NAME);
-        /* Restart information only for what we stopped and know how to bring back. */
-        int can_restart = stopped && (x->restart.ncmd || x->info.ApplicationType == RmService);
-        DWORD err = rm_session_record_app(handle, &x->info.Process, x->status, can_restart ? &x->restart : NULL);
+        x->stopped.name = (const uint16_t *)x->info.strAppName;
+        x->stopped.nname = (uint32_t)wcsnlen(x->info.strAppName, CCH_RM_MAX_APP_NAME);
+        /* Only what we stopped and know how to bring back. */
+        int can_restart = stopped && (x->cmd || x->info.ApplicationType == RmService);
+        DWORD err = ERROR_SUCCESS;
+        if (can_restart && !(x->status & RmStatusRestartMasked)) {
+            struct rm_restart_plan plan = {x->info.Process, (uint32_t)x->info.ApplicationType, x->stopped.flags,
+                                           x->image, x->cmd, x->dir, x->info.strServiceShortName};
+            err = rm_restart_keep(handle, &plan, x->status);
+        }
+        if (!err)
+            err = rm_session_record_app(handle, &x->info.Process, x->status, can_restart ? &x->stopped : NULL);
         if (err && !first)
             first = err;
     }
@@ -40,7 +49,9 @@ static DWORD record_dependent(DWORD handle, const struct rm_stopped_service *d)
     r.app_type = RmService;
     r.svc = r.name = (const uint16_t *)d->name;
     r.nsvc = r.nname = (uint32_t)wcslen(d->name);
-    return rm_session_record_app(handle, &d->process, RmStatusStopped, &r);
+    struct rm_restart_plan plan = {d->process, RmService, 0, NULL, NULL, NULL, d->name};
+    DWORD err = rm_restart_keep(handle, &plan, RmStatusStopped);
+    return err ? err : rm_session_record_app(handle, &d->process, RmStatusStopped, &r);
 }
 
 /* Applies the session's filters: apps under RmNoShutdown are taken out of the list (entries
@@ -114,7 +125,7 @@ DWORD WINAPI RmShutdown(DWORD dwSessionHandle, ULONG lActionFlags, RM_WRITE_STAT
         /* A token only where it can serve: an app with a captured command line that does not
          * run as the caller runs. */
         for (uint32_t i = 0; i < n; i++)
-            if (t[i].info.ApplicationType != RmService && t[i].cmd && !(t[i].restart.flags & RM_STOPPED_SAME_IDENTITY))
+            if (t[i].info.ApplicationType != RmService && t[i].cmd && !(t[i].stopped.flags & RM_STOPPED_SAME_IDENTITY))
                 rm_restart_keep_token(dwSessionHandle, &t[i].info.Process, t[i].process);
         rm_guard_start(dwSessionHandle);
         struct rm_cancel cancel = {cancel_requests, cancel_seen};

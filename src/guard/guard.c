@@ -23,10 +23,20 @@ static BOOL turned_off(void)
 void rm_guard_start(DWORD handle)
 {
     uint32_t flags = 0;
-    WCHAR key[RM_KEY_CHARS + 1], args[RM_KEY_CHARS + 32];
+    WCHAR key[RM_KEY_CHARS + 1], args[64];
+    HANDLE section;
     if (turned_off() || rm_session_flags(handle, &flags) || (flags & RM_SLOT_GUARDED) || rm_session_key(handle, key))
         return;
-    _snwprintf(args, sizeof args / sizeof *args, L"guard %ls %lu", key, rm_sys.GetCurrentProcessId());
+    DWORD err = rm_restart_share(handle, key, &section);
+    SecureZeroMemory(key, sizeof key);
+    if (err) {
+        rm_trace("safeguard: no handoff for the watcher (error %lu): none is started", err);
+        return;
+    }
+    /* Neither the key nor any plan on the command line, which other processes may read: the
+     * watcher takes both from the handoff, which it duplicates out of this process. */
+    _snwprintf(args, sizeof args / sizeof *args, L"guard %lu %llu", rm_sys.GetCurrentProcessId(),
+               (unsigned long long)(ULONG_PTR)section);
     args[sizeof args / sizeof *args - 1] = 0;
     HANDLE watcher;
     if (!rm_start_helper(args, &watcher))
@@ -42,34 +52,64 @@ void rm_guard_start(DWORD handle)
     rm_sys.CloseHandle(watcher);
 }
 
+/* "<owner pid> <handoff handle value in the owner>" */
+static BOOL parse_args(const WCHAR *args, DWORD *pid, ULONG_PTR *value)
+{
+    WCHAR *end;
+    unsigned long p = wcstoul(args, &end, 10);
+    if (end == args || *end != ' ' || !p)
+        return FALSE;
+    const WCHAR *v = end + 1;
+    unsigned long long h = _wcstoui64(v, &end, 10);
+    if (end == v || *end || !h || h != (ULONG_PTR)h)
+        return FALSE;
+    *pid = (DWORD)p;
+    *value = (ULONG_PTR)h;
+    return TRUE;
+}
+
 void rm_guard_main(const WCHAR *args)
 {
     WCHAR key[RM_KEY_CHARS + 1];
-    if (wcslen(args) < RM_KEY_CHARS + 2)
+    DWORD owner_pid;
+    ULONG_PTR value;
+    struct rm_handoff_view handoff;
+    if (!parse_args(args, &owner_pid, &value))
         return;
-    memcpy(key, args, RM_KEY_CHARS * sizeof *key);
-    key[RM_KEY_CHARS] = 0;
-    DWORD owner_pid = (DWORD)wcstoul(args + RM_KEY_CHARS + 1, NULL, 10);
-    HANDLE owner = rm_sys.OpenProcess(SYNCHRONIZE, FALSE, owner_pid);
+    HANDLE owner = rm_sys.OpenProcess(SYNCHRONIZE | PROCESS_DUP_HANDLE, FALSE, owner_pid);
+    if (!owner)
+        return;
     DWORD h;
-    if (!owner || RmJoinSession(&h, key) != ERROR_SUCCESS) {
-        if (owner)
-            rm_sys.CloseHandle(owner);
+    DWORD err = rm_handoff_open(owner, value, &handoff, key);
+    if (!err) {
+        err = RmJoinSession(&h, key);
+        SecureZeroMemory(key, sizeof key);
+        if (err)
+            rm_handoff_close(&handoff);
+    }
+    if (err) {
+        rm_trace("safeguard: the watcher could not take over the session (error %lu)", err);
+        rm_sys.CloseHandle(owner);
         return;
     }
     rm_session_mark_guard_ready(h);
-    for (;;) {
-        if (rm_sys.WaitForSingleObject(owner, RM_GUARD_POLL_MS) == WAIT_OBJECT_0) {
-            /* The installer is gone. If the session is still open it died mid-install:
-             * restart what it stopped. If it had ended the session, this fails harmlessly. */
+    /* Only the owner's word counts: its death, or its mark that it ended the session. What the
+     * store says (a slot freed, reused, or rewritten) decides nothing here. */
+    while (!rm_handoff_ended(&handoff)) {
+        if (rm_sys.WaitForSingleObject(owner, RM_GUARD_POLL_MS) != WAIT_OBJECT_0)
+            continue;
+        /* The installer died with the session open: restart what it stopped. */
+        if (!rm_handoff_ended(&handoff)) {
             struct rm_progress none = {0};
-            rm_restart_session(h, RM_SESSION_ORPHANED, &none, NULL);
-            break;
+            err = rm_restart_adopt(h, &handoff);
+            if (err)
+                rm_trace("safeguard: the owner's plans were not all readable (error %lu)", err);
+            err = rm_restart_session(h, RM_SESSION_ORPHANED, &none, NULL);
+            rm_trace("safeguard: restart after the owner died: %lu", err);
         }
-        uint32_t flags;
-        if (rm_session_flags(h, &flags) != ERROR_SUCCESS)
-            break; /* ended normally: nothing to do */
+        break;
     }
+    rm_handoff_close(&handoff);
     RmEndSession(h);
     rm_sys.CloseHandle(owner);
 }

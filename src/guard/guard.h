@@ -3,11 +3,14 @@
  * RmEndSession, what it stopped is restarted anyway.
  *
  * RmShutdown starts a watcher process (rundll32 running this DLL's RmRunHelperW "guard"),
- * which joins the session — holding its data alive — and waits on the installer. When the
- * installer exits with the session still open, the watcher restarts what the session stopped
- * and has not brought back (only apps that ran as the installer ran: it has no tokens). When
- * the installer ends the session first, the watcher leaves without restarting anything: ending
- * without RmRestart is the installer's choice not to restart.
+ * which takes the session key and the restart plans from the installer's handoff
+ * (restart/handoff.h), joins the session — holding its data alive — and waits on the
+ * installer. When the installer exits with the session still open, the watcher restarts what
+ * the session stopped and has not brought back (only apps that ran as the installer ran: it
+ * has no tokens). When the installer ends the session first, the watcher leaves without
+ * restarting anything: ending without RmRestart is the installer's choice not to restart.
+ * Both decisions rest on what the installer itself said (its exit, its mark in the handoff),
+ * never on the session store.
  *
  * RSTRTMGR_SAFEGUARD=0 in the installer's environment turns it off.
  *
@@ -26,7 +29,7 @@
  * or impossible (no DLL path, e.g. when linked statically). */
 void rm_guard_start(DWORD handle);
 
-/* The watcher's body: args are "<key> <owner pid>". */
+/* The watcher's body: args are "<owner pid> <handoff handle value>" (restart/handoff.h). */
 void rm_guard_main(const WCHAR *args);
 
 #endif

@@ -127,13 +127,13 @@ void rm_record_write_status(void *dst, uint32_t pid, uint32_t time_lo, uint32_t 
     memcpy(p + sizeof h, v, sizeof v);
 }
 
-#define STOPPED_FIXED ((uint32_t)sizeof(struct rm_record_header) + 36u)
+#define STOPPED_FIXED ((uint32_t)sizeof(struct rm_record_header) + 28u)
 
 uint32_t rm_record_size_stopped(const struct rm_stopped_info *info)
 {
-    if (info->ncmd > RM_MAX_TEXT || info->ndir > RM_MAX_TEXT || info->nsvc > 256 || info->nname > 255)
+    if (info->nsvc > 256 || info->nname > 255)
         return 0;
-    return pad8(STOPPED_FIXED + 2u * (info->ncmd + info->ndir + info->nsvc + info->nname + 4u));
+    return pad8(STOPPED_FIXED + 2u * (info->nsvc + info->nname + 2u));
 }
 
 static uint8_t *put_text(uint8_t *p, const uint16_t *text, uint32_t n)
@@ -147,15 +147,13 @@ static uint8_t *put_text(uint8_t *p, const uint16_t *text, uint32_t n)
 void rm_record_write_stopped(void *dst, const struct rm_stopped_info *info)
 {
     struct rm_record_header h = {RM_REC_STOPPED, 0, rm_record_size_stopped(info)};
-    uint32_t v[9] = {info->pid,   info->time_lo, info->time_hi, info->app_type, info->flags,
-                     info->ncmd,  info->ndir,    info->nsvc,    info->nname};
+    uint32_t v[7] = {info->pid,   info->time_lo, info->time_hi, info->app_type,
+                     info->flags, info->nsvc,    info->nname};
     uint8_t *p = dst;
     memset(p, 0, h.size);
     memcpy(p, &h, sizeof h);
     memcpy(p + sizeof h, v, sizeof v);
-    p = put_text(p + STOPPED_FIXED, info->cmd, info->ncmd);
-    p = put_text(p, info->dir, info->ndir);
-    p = put_text(p, info->svc, info->nsvc);
+    p = put_text(p + STOPPED_FIXED, info->svc, info->nsvc);
     put_text(p, info->name, info->nname);
 }
 
@@ -206,7 +204,7 @@ static int read_filter(const uint8_t *rec, uint32_t size, struct rm_record *out)
 
 static int read_stopped(const uint8_t *rec, uint32_t size, struct rm_record *out)
 {
-    uint32_t v[9];
+    uint32_t v[7];
     memcpy(v, rec + sizeof(struct rm_record_header), sizeof v);
     struct rm_stopped_info *s = &out->stopped;
     s->pid = v[0];
@@ -214,19 +212,14 @@ static int read_stopped(const uint8_t *rec, uint32_t size, struct rm_record *out
     s->time_hi = v[2];
     s->app_type = v[3];
     s->flags = v[4];
-    s->ncmd = v[5];
-    s->ndir = v[6];
-    s->nsvc = v[7];
-    s->nname = v[8];
+    s->nsvc = v[5];
+    s->nname = v[6];
     if (rm_record_size_stopped(s) != size)
         return RM_LAYOUT_CORRUPT;
     const uint8_t *p = rec + STOPPED_FIXED;
-    s->cmd = (const uint16_t *)(const void *)p;
-    s->dir = (const uint16_t *)(const void *)(p + sizeof(uint16_t) * (s->ncmd + 1));
-    s->svc = (const uint16_t *)(const void *)(p + sizeof(uint16_t) * (s->ncmd + s->ndir + 2));
-    s->name = (const uint16_t *)(const void *)(p + sizeof(uint16_t) * (s->ncmd + s->ndir + s->nsvc + 3));
-    if (!text_ok(p, s->ncmd) || !text_ok((const uint8_t *)s->dir, s->ndir) ||
-        !text_ok((const uint8_t *)s->svc, s->nsvc) || !text_ok((const uint8_t *)s->name, s->nname))
+    s->svc = (const uint16_t *)(const void *)p;
+    s->name = (const uint16_t *)(const void *)(p + sizeof(uint16_t) * (s->nsvc + 1));
+    if (!text_ok(p, s->nsvc) || !text_ok((const uint8_t *)s->name, s->nname))
         return RM_LAYOUT_CORRUPT;
     out->pid = s->pid;
     out->time_lo = s->time_lo;

@@ -24,7 +24,8 @@
 
 #define RM_STORE_MAGIC 0x53524d52u /* "RMRS" */
 #define RM_DATA_MAGIC 0x44524d52u  /* "RMRD" */
-#define RM_LAYOUT_VERSION 1u
+/* 2: STOPPED records no longer carry a command line or directory. */
+#define RM_LAYOUT_VERSION 2u
 
 enum rm_slot_state { RM_SLOT_FREE = 0, RM_SLOT_LIVE = 1 };
 
@@ -103,15 +104,19 @@ struct rm_record_header {
 #define RM_MAX_FILTERS 4096u
 
 /* STATUS payload: uint32_t pid, time_lo, time_hi, status.
- * STOPPED payload: uint32_t pid, time_lo, time_hi, app_type, flags, ncmd, ndir, nsvc, nname;
- * then the command line, working directory, service name and friendly name, each
- * NUL-terminated (any may be empty). */
+ * STOPPED payload: uint32_t pid, time_lo, time_hi, app_type, flags, nsvc, nname; then the
+ * service name and friendly name, each NUL-terminated (either may be empty).
+ *
+ * A STOPPED record is what RmGetList shows of an app the session stopped, for every member:
+ * nothing more. How to bring the app back (command line, directory, image, token) never
+ * enters the log, which any process of the user can write; the process that stopped the app
+ * keeps it in its own memory (src/restart, docs/threat-model.md). */
 struct rm_stopped_info {
     uint32_t pid, time_lo, time_hi;
     uint32_t app_type; /* RM_APP_TYPE */
     uint32_t flags;    /* RM_STOPPED_* */
-    const uint16_t *cmd, *dir, *svc, *name;
-    uint32_t ncmd, ndir, nsvc, nname;
+    const uint16_t *svc, *name;
+    uint32_t nsvc, nname;
 };
 #define RM_STOPPED_NEW_CONSOLE 0x1u   /* restart in a console of its own */
 #define RM_STOPPED_SAME_IDENTITY 0x2u /* ran as the caller runs (user, elevation): safe to

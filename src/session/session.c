@@ -698,13 +698,13 @@ DWORD rm_session_cancel(DWORD handle)
 }
 
 DWORD rm_session_record_app(DWORD handle, const RM_UNIQUE_PROCESS *p, uint32_t status,
-                            const struct rm_stopped_info *restart)
+                            const struct rm_stopped_info *stopped)
 {
-    return rm_session_record_app_ex(handle, 0, p, status, restart);
+    return rm_session_record_app_ex(handle, 0, p, status, stopped);
 }
 
 DWORD rm_session_record_app_ex(DWORD handle, uint32_t how, const RM_UNIQUE_PROCESS *p, uint32_t status,
-                               const struct rm_stopped_info *restart)
+                               const struct rm_stopped_info *stopped)
 {
     struct rm_store *st;
     struct rm_local *e;
@@ -714,13 +714,13 @@ DWORD rm_session_record_app_ex(DWORD handle, uint32_t how, const RM_UNIQUE_PROCE
     const void *recs[2] = {status_rec, NULL};
     rm_record_write_status(status_rec, p->dwProcessId, p->ProcessStartTime.dwLowDateTime,
                            p->ProcessStartTime.dwHighDateTime, status);
-    if (restart) {
-        sizes[1] = rm_record_size_stopped(restart);
+    if (stopped) {
+        sizes[1] = rm_record_size_stopped(stopped);
         if (!sizes[1])
             return ERROR_BAD_ARGUMENTS;
         if (!(stopped_rec = rm_sys.alloc(sizes[1])))
             return ERROR_OUTOFMEMORY;
-        rm_record_write_stopped(stopped_rec, restart);
+        rm_record_write_stopped(stopped_rec, stopped);
         recs[1] = stopped_rec;
     }
     DWORD err = lock_entry_ex(handle, how, &st, &e);
@@ -731,7 +731,7 @@ DWORD rm_session_record_app_ex(DWORD handle, uint32_t how, const RM_UNIQUE_PROCE
                                       p->ProcessStartTime.dwHighDateTime))
                 err = ERROR_OUTOFMEMORY;
             else
-                err = append_records(e, recs, sizes, restart ? 2 : 1, NULL);
+                err = append_records(e, recs, sizes, stopped ? 2 : 1, NULL);
         }
         /* our own records are read back like anyone else's on the next catch-up */
         if (err)
@@ -742,19 +742,9 @@ DWORD rm_session_record_app_ex(DWORD handle, uint32_t how, const RM_UNIQUE_PROCE
     return err;
 }
 
-static WCHAR *dup_text(const uint16_t *t, uint32_t n)
-{
-    WCHAR *p = rm_sys.alloc(((size_t)n + 1) * sizeof *p);
-    if (p) {
-        memcpy(p, t, (size_t)n * sizeof *p);
-        p[n] = 0;
-    }
-    return p;
-}
-
-/* Fills the restart fields of a from the STOPPED record at offset (validated again: the log
- * is shared memory). */
-static DWORD read_restart(struct rm_local *e, uint32_t offset, struct rm_app_state *a)
+/* Fills what RmGetList shows of a stopped app from its STOPPED record at offset (validated
+ * again: the log is shared memory). */
+static DWORD read_stopped(struct rm_local *e, uint32_t offset, struct rm_app_state *a)
 {
     struct rm_record r;
     uint32_t off = offset;
@@ -763,39 +753,27 @@ static DWORD read_restart(struct rm_local *e, uint32_t offset, struct rm_app_sta
         return ERROR_WRITE_FAULT;
     a->app_type = r.stopped.app_type;
     a->flags = r.stopped.flags;
-    a->cmd = dup_text(r.stopped.cmd, r.stopped.ncmd);
-    a->dir = dup_text(r.stopped.dir, r.stopped.ndir);
-    if (!a->cmd || !a->dir)
-        return ERROR_OUTOFMEMORY;
     memcpy(a->service, r.stopped.svc, (size_t)r.stopped.nsvc * sizeof(WCHAR));
     a->service[r.stopped.nsvc] = 0;
     memcpy(a->name, r.stopped.name, (size_t)r.stopped.nname * sizeof(WCHAR));
     a->name[r.stopped.nname] = 0;
-    a->has_restart = 1;
+    a->stopped = 1;
     return ERROR_SUCCESS;
 }
 
 void rm_session_apps_free(struct rm_app_state *apps, uint32_t count)
 {
-    for (uint32_t i = 0; apps && i < count; i++) {
-        rm_sys.free(apps[i].cmd);
-        rm_sys.free(apps[i].dir);
-    }
+    (void)count;
     rm_sys.free(apps);
 }
 
 DWORD rm_session_apps(DWORD handle, struct rm_app_state **apps, uint32_t *count)
 {
-    return rm_session_apps_ex(handle, 0, apps, count);
-}
-
-DWORD rm_session_apps_ex(DWORD handle, uint32_t how, struct rm_app_state **apps, uint32_t *count)
-{
     struct rm_store *st;
     struct rm_local *e;
     *apps = NULL;
     *count = 0;
-    DWORD err = lock_entry_ex(handle, how, &st, &e);
+    DWORD err = lock_entry(handle, &st, &e);
     if (err)
         return err;
     if ((err = catch_up(e)))
@@ -815,7 +793,7 @@ DWORD rm_session_apps_ex(DWORD handle, uint32_t how, struct rm_app_state **apps,
         a->process.ProcessStartTime.dwHighDateTime = x->time_hi;
         a->status = (uint32_t)x->value[0];
         if (x->value[1] && x->value[1] <= e->parsed)
-            err = read_restart(e, (uint32_t)(x->value[1] - 1), a);
+            err = read_stopped(e, (uint32_t)(x->value[1] - 1), a);
     }
     unlock_entry(e);
     if (err) {

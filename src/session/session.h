@@ -57,30 +57,30 @@ DWORD rm_session_cancel_counter(DWORD handle, volatile LONG **cancel_requests);
 /* Asks the running operation of the session to stop at its next safe point (owner only). */
 DWORD rm_session_cancel(DWORD handle);
 
-/* What the session remembers about an app it acted on (RmShutdown/RmRestart). */
+/* What the session's log says about an app it acted on (RmShutdown/RmRestart): status and
+ * what RmGetList shows of it, for any member to read. Display only: what the log says is
+ * never executed, started or signalled (the restart plan is src/restart's own). */
 struct rm_app_state {
     RM_UNIQUE_PROCESS process;
     uint32_t status;   /* RM_APP_STATUS bits */
-    int has_restart;   /* the fields below are valid */
+    int stopped;       /* the session stopped it: the fields below are valid */
     uint32_t app_type; /* RM_APP_TYPE */
     uint32_t flags;    /* RM_STOPPED_* */
-    WCHAR *cmd, *dir;  /* allocated */
     WCHAR service[257];
     WCHAR name[256];
 };
 
-/* Appends the app's new status and, if restart is given, how to bring it back. */
+/* Appends the app's new status and, if stopped is given, what RmGetList shows of it. */
 struct rm_stopped_info;
 DWORD rm_session_record_app(DWORD handle, const RM_UNIQUE_PROCESS *p, uint32_t status,
-                            const struct rm_stopped_info *restart);
+                            const struct rm_stopped_info *stopped);
 /* Every app with a recorded status, latest status each (any member may read). */
 DWORD rm_session_apps(DWORD handle, struct rm_app_state **apps, uint32_t *count);
-/* The same for the safeguard, which acts exactly when the owner has died: RM_SESSION_ORPHANED
- * lets a member read and record after its owner is gone (the slot must still be that session). */
+/* Recording for the safeguard, which acts exactly when the owner has died: RM_SESSION_ORPHANED
+ * lets a member record after its owner is gone (the slot must still be that session). */
 #define RM_SESSION_ORPHANED 0x1u
-DWORD rm_session_apps_ex(DWORD handle, uint32_t how, struct rm_app_state **apps, uint32_t *count);
 DWORD rm_session_record_app_ex(DWORD handle, uint32_t how, const RM_UNIQUE_PROCESS *p, uint32_t status,
-                               const struct rm_stopped_info *restart);
+                               const struct rm_stopped_info *stopped);
 
 /* Filters (owner only). set: action RmNoRestart/RmNoShutdown replaces any filter on the same
  * target; remove: ERROR_FILE_NOT_FOUND when the target has none. list: the active filters in

@@ -12,7 +12,7 @@
 
 #define RM_STORE_VIEW ((sizeof(struct rm_store) + 4095u) & ~(size_t)4095u)
 
-const WCHAR *rm_store_prefix = L"rstrtmgr.v1";
+const WCHAR *rm_store_prefix = RM_STORE_DEFAULT_PREFIX;
 
 static SRWLOCK open_lock = SRWLOCK_INIT;
 static HANDLE store_mutex;

@@ -42,8 +42,11 @@ void rm_data_close(struct rm_data *d);
 /* Makes [0, upto) accessible in this view, committing pages as needed (ERROR_OUTOFMEMORY). */
 DWORD rm_data_commit(struct rm_data *d, uint32_t upto);
 
-/* Name prefix of every store object ("rstrtmgr.v1"). Unit tests point it at a private name so
- * they can corrupt and fake their own store without touching anyone else's sessions. */
+/* Name prefix of every store object. Its number changes with RM_LAYOUT_VERSION, so that DLLs
+ * of different layouts keep their sessions apart instead of calling each other's corrupt.
+ * Unit tests point it at a private name so they can corrupt and fake their own store without
+ * touching anyone else's sessions. */
+#define RM_STORE_DEFAULT_PREFIX L"rstrtmgr.v2"
 extern const WCHAR *rm_store_prefix;
 
 /* Forgets the process-wide store objects (for unit tests that swap the OS table). */

@@ -23,9 +23,10 @@ struct rm_target {
     HANDLE process;  /* pinned before anything is sent; NULL if it could not be opened */
     uint32_t status; /* RM_APP_STATUS bits this call produced */
     int answer;      /* GUI query result (shutdown/gui.c) */
-    /* how to bring it back, captured before shutdown */
-    struct rm_stopped_info restart;
-    WCHAR *cmd, *dir;
+    /* what RmGetList will show of it once stopped, and how to bring it back (its image,
+     * command line and directory), captured before shutdown */
+    struct rm_stopped_info stopped;
+    WCHAR *image, *cmd, *dir;
     HWND *windows; /* its top-level windows */
     uint32_t nwindows;
 };

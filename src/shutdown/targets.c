@@ -206,7 +206,7 @@ DWORD rm_targets_prepare(struct rm_target *t, uint32_t n)
     for (uint32_t i = 0; i < n && !err; i++) {
         struct rm_target *x = &t[i];
         x->status = RmStatusRunning;
-        struct rm_stopped_info *r = &x->restart;
+        struct rm_stopped_info *r = &x->stopped;
         memset(r, 0, sizeof *r);
         r->pid = x->info.Process.dwProcessId;
         r->time_lo = x->info.Process.ProcessStartTime.dwLowDateTime;
@@ -221,14 +221,17 @@ DWORD rm_targets_prepare(struct rm_target *t, uint32_t n)
             continue;
         BOOL have = beyond[i] ? params_from_native(&native, x)
                               : rm_process_params(x->process, &x->cmd, &x->dir) == ERROR_SUCCESS;
+        /* The image is what runs again: the command line's first word is only an argument. */
+        if (have && !(x->image = rm_process_image(x->process))) {
+            rm_sys.free(x->cmd);
+            rm_sys.free(x->dir);
+            x->cmd = x->dir = NULL;
+            have = FALSE;
+        }
         if (!have) {
-            rm_trace("shutdown: pid %u: its command line could not be read: it cannot be restarted", r->pid);
+            rm_trace("shutdown: pid %u: its command line or image could not be read: it cannot be restarted", r->pid);
             continue;
         }
-        r->cmd = (const uint16_t *)x->cmd;
-        r->ncmd = (uint32_t)wcslen(x->cmd);
-        r->dir = (const uint16_t *)x->dir;
-        r->ndir = (uint32_t)wcslen(x->dir);
         if (x->info.ApplicationType == RmConsole)
             r->flags |= RM_STOPPED_NEW_CONSOLE;
         if (same_identity(x->process))
@@ -248,6 +251,7 @@ void rm_targets_free(struct rm_target *t, uint32_t n)
     for (uint32_t i = 0; t && i < n; i++) {
         if (t[i].process)
             rm_sys.CloseHandle(t[i].process);
+        rm_sys.free(t[i].image);
         rm_sys.free(t[i].cmd);
         rm_sys.free(t[i].dir);
         rm_sys.free(t[i].windows);

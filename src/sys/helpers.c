@@ -120,6 +120,20 @@ void rm_last_error_restore(DWORD saved)
     SetLastError(saved);
 }
 
+WCHAR *rm_process_image(HANDLE process)
+{
+    /* The Win32 path limit, plus its NUL. */
+    DWORD cap = 32768, n = cap;
+    WCHAR *buf = rm_sys.alloc(cap * sizeof *buf), *out = NULL;
+    if (buf && rm_sys.QueryFullProcessImageNameW(process, 0, buf, &n) && n && n < cap &&
+        (out = rm_sys.alloc(((SIZE_T)n + 1) * sizeof *out)) != NULL) {
+        memcpy(out, buf, (SIZE_T)n * sizeof *out);
+        out[n] = 0;
+    }
+    rm_sys.free(buf);
+    return out;
+}
+
 BOOL rm_spawn_helper(const WCHAR *rundll, const WCHAR *dll, const WCHAR *args, HANDLE *process)
 {
     WCHAR cmd[3 * MAX_PATH + 64];

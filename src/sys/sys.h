@@ -203,6 +203,10 @@ struct rm_path_env {
 };
 void rm_path_env_init(struct rm_path_env *env);
 
+/* The process's image path (Win32 form, any length the OS returns), allocated exactly; NULL
+ * when it cannot be queried. The handle needs PROCESS_QUERY_LIMITED_INFORMATION. */
+WCHAR *rm_process_image(HANDLE process);
+
 /* Starts `rundll` running `dll`'s RmRunHelperW with args, detached from any console and
  * inheriting no handles. FALSE when the command does not fit or the process cannot start. */
 BOOL rm_spawn_helper(const WCHAR *rundll, const WCHAR *dll, const WCHAR *args, HANDLE *process);
