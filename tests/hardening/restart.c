@@ -9,7 +9,8 @@
  * line the attacker chose (visible as a START line in the other log); rewriting a stopped
  * service's name into another service's would start the wrong service. The DLL must restart
  * the app and the service it stopped, as they ran, and nothing else, through RmRestart and
- * through the safeguard's watcher after the installer is killed. And the image it starts is
+ * through the safeguard's watcher after the installer is killed, even when the store says the
+ * session is gone. And the image it starts is
  * the one that ran, not whatever a search for the command line's first word finds.
  *
  * The programs call the real DLL (the watcher needs it), on the user's own store, like those of
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard/guard.h"
 #include "session/layout.h"
 #include "session/store.h"
 
@@ -67,6 +69,18 @@ static void *open_section(const WCHAR *suffix, DWORD bytes, HANDLE *section)
     return v;
 }
 
+/* The store, mapped, and the live slot of the session that `owner` started. */
+static struct rm_store *slot_of(DWORD owner, HANDLE *section, uint32_t *slot)
+{
+    struct rm_store *s = open_section(L"", sizeof(struct rm_store), section);
+    *slot = RM_MAX_SESSIONS;
+    for (uint32_t i = 0; i < RM_MAX_SESSIONS; i++)
+        if (s->slots[i].state == RM_SLOT_LIVE && s->slots[i].owner_pid == owner)
+            *slot = i;
+    assert_true(*slot < RM_MAX_SESSIONS);
+    return s;
+}
+
 /* Rewrites every UTF-16 copy of `from` in the data section of the session that `owner` started
  * into `to` (same length); returns how many it rewrote. */
 static int rewrite_session(DWORD owner, const WCHAR *from, const WCHAR *to)
@@ -74,12 +88,8 @@ static int rewrite_session(DWORD owner, const WCHAR *from, const WCHAR *to)
     size_t n = wcslen(from);
     assert_int_equal(wcslen(to), n);
     HANDLE ss, ds;
-    struct rm_store *s = open_section(L"", sizeof(struct rm_store), &ss);
-    uint32_t slot = RM_MAX_SESSIONS;
-    for (uint32_t i = 0; i < RM_MAX_SESSIONS; i++)
-        if (s->slots[i].state == RM_SLOT_LIVE && s->slots[i].owner_pid == owner)
-            slot = i;
-    assert_true(slot < RM_MAX_SESSIONS);
+    uint32_t slot;
+    struct rm_store *s = slot_of(owner, &ss, &slot);
     WCHAR suffix[40];
     _snwprintf(suffix, 40, L".s%u.g%u", slot, s->slots[slot].generation);
     UnmapViewOfFile(s);
@@ -252,6 +262,42 @@ static void rewritten_log_does_not_choose_what_the_safeguard_runs(void **state)
     expect_genuine_restart(&s);
 }
 
+/* The store says the installer's session is gone (its slot freed, as a process that found the
+ * owner dead would) while the installer still runs; then the installer is killed. The watcher
+ * must go by the installer's own word, not the store's, and restart the app. */
+static void freed_slot_does_not_stop_the_safeguard(void **state)
+{
+    (void)state;
+    struct scene s;
+    set_scene(&s, L"freed");
+    HANDLE shut = it_event(L"shut");
+    ResetEvent(shut);
+    running_installer = IT_SPAWN(L"installer", NULL, L"\"%ls\"", s.file);
+    IT_WAIT_EVENT(shut, running_installer);
+    CloseHandle(shut);
+    SD_WAIT_EXIT(s.app, 5000);
+    HANDLE ss;
+    uint32_t slot;
+    struct rm_store *st = slot_of(GetProcessId(running_installer), &ss, &slot);
+    uint32_t next = st->slots[slot].generation + 1;
+    memset(&st->slots[slot], 0, sizeof st->slots[slot]);
+    st->slots[slot].generation = next;
+    st->sequence++;
+    UnmapViewOfFile(st);
+    CloseHandle(ss);
+    Sleep(2 * RM_GUARD_POLL_MS); /* two of the watcher's looks at the session */
+    ResetEvent(s.ready);
+    HANDLE victim = running_installer;
+    running_installer = NULL;
+    IT_KILL(victim);
+    if (WaitForSingleObject(s.ready, RESTART_BOUND_MS) != WAIT_OBJECT_0) {
+        print_error("the app was not restarted within %u ms of the installer's death\n", RESTART_BOUND_MS);
+        fail();
+    }
+    sd_sweep(500);
+    expect_genuine_restart(&s);
+}
+
 /* Two services of names of one length: the first holds the file and is stopped; the attacker
  * renames it, in the session, into the second. */
 static void rewritten_service_name_does_not_choose_what_starts(void **state)
@@ -295,6 +341,7 @@ int it_parent(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(rewritten_log_does_not_choose_what_rmrestart_runs, teardown),
         cmocka_unit_test_teardown(rewritten_log_does_not_choose_what_the_safeguard_runs, teardown),
+        cmocka_unit_test_teardown(freed_slot_does_not_stop_the_safeguard, teardown),
         cmocka_unit_test_teardown(rewritten_service_name_does_not_choose_what_starts, teardown),
         cmocka_unit_test_teardown(bare_command_restarts_the_image_that_ran, teardown),
     };
