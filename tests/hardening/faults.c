@@ -9,7 +9,8 @@
  *   - allocation failure at every allocation site that RmGetList, RmShutdown and RmRestart
  *     reach, once and for good: ERROR_OUTOFMEMORY or the full, correct result — never a
  *     success that silently dropped a holder or an app;
- *   - around every call, this process's handle count is the same before and after.
+ *   - around every call, this process's handle count is the same before and after, and a
+ *     session's kept tokens are closed by RmEndSession even when it cannot reach the store.
  *
  * Sites are told apart by return address: a recording run collects them, then each is failed
  * in turn; sites that only error paths reach are found on the way and failed as well.
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "restart/restart.h"
 #include "sys/sys.h"
 
 const char it_program[] = "hfaults";
@@ -862,6 +864,37 @@ static void denied_restart_fails_then_retries(void **state)
     EXPECT_HANDLES(before, "RmRestart with CreateProcessW denied, then again");
 }
 
+/* ---- what a session keeps to restart goes with it ------------------------------------------ */
+
+static DWORD WINAPI busy_wait(HANDLE h, DWORD ms)
+{
+    (void)h, (void)ms;
+    return WAIT_TIMEOUT;
+}
+
+/* RmEndSession that cannot reach the store (another process holds its lock) still closes the
+ * tokens the session kept for restart: the caller is done with the session either way. */
+static void tokens_go_when_end_session_fails(void **state)
+{
+    (void)state;
+    WCHAR key[CCH_RM_SESSION_KEY + 1];
+    DWORD h = IT_START(key);
+    RM_UNIQUE_PROCESS self = it_self_process();
+    DWORD before = IT_HANDLE_COUNT();
+    /* The token RmShutdown keeps for an app of another identity; this process stands in. */
+    rm_restart_keep_token(h, &self, RM_CURRENT_PROCESS);
+    if (IT_HANDLE_COUNT() != before + 1) {
+        print_error("no token was kept: the test proves nothing\n");
+        fail();
+    }
+    rm_sys.WaitForSingleObject = busy_wait;
+    DWORD rc = RmEndSession(h);
+    table_reset();
+    assert_int_equal(rc, ERROR_SEM_TIMEOUT);
+    EXPECT_HANDLES(before, "RmEndSession that could not lock the store");
+    end_session(h);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -888,6 +921,7 @@ int it_parent(void)
         TEST(allocation_failures_in_shutdown),
         TEST(allocation_failures_in_restart),
         TEST(denied_restart_fails_then_retries),
+        TEST(tokens_go_when_end_session_fails),
     };
     InitializeCriticalSection(&alloc_faults.lock);
     /* No watcher processes: each shutdown here is followed by a restart or an end on purpose. */
