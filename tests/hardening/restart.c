@@ -229,13 +229,34 @@ static HANDLE running_installer;
 
 static int teardown(void **state)
 {
-    if (running_installer) {
-        TerminateProcess(running_installer, 0xdead);
-        WaitForSingleObject(running_installer, 10000);
-        running_installer = NULL;
-        sd_sweep(2000);
-    }
+    sd_kill_installer(&running_installer);
     return sd_teardown(state);
+}
+
+/* The installer child shuts the scene's app down. */
+static void installer_shuts_down(struct scene *s)
+{
+    HANDLE shut = it_event(L"shut");
+    ResetEvent(shut);
+    running_installer = IT_SPAWN(L"installer", NULL, L"\"%ls\"", s->file);
+    IT_WAIT_EVENT(shut, running_installer);
+    CloseHandle(shut);
+    SD_WAIT_EXIT(s->app, 5000);
+}
+
+/* The installer is killed: its safeguard must bring the app back, as it ran. */
+static void kill_installer_expect_genuine_restart(struct scene *s)
+{
+    ResetEvent(s->ready);
+    HANDLE victim = running_installer;
+    running_installer = NULL;
+    IT_KILL(victim);
+    if (WaitForSingleObject(s->ready, RESTART_BOUND_MS) != WAIT_OBJECT_0) {
+        print_error("the app was not restarted within %u ms of the installer's death\n", RESTART_BOUND_MS);
+        fail();
+    }
+    sd_sweep(500);
+    expect_genuine_restart(s);
 }
 
 static void rewritten_log_does_not_choose_what_the_safeguard_runs(void **state)
@@ -243,23 +264,9 @@ static void rewritten_log_does_not_choose_what_the_safeguard_runs(void **state)
     (void)state;
     struct scene s;
     set_scene(&s, L"guard");
-    HANDLE shut = it_event(L"shut");
-    ResetEvent(shut);
-    running_installer = IT_SPAWN(L"installer", NULL, L"\"%ls\"", s.file);
-    IT_WAIT_EVENT(shut, running_installer);
-    CloseHandle(shut);
-    SD_WAIT_EXIT(s.app, 5000);
+    installer_shuts_down(&s);
     rewrite_session(GetProcessId(running_installer), s.log, s.other_log);
-    ResetEvent(s.ready);
-    HANDLE victim = running_installer;
-    running_installer = NULL;
-    IT_KILL(victim);
-    if (WaitForSingleObject(s.ready, RESTART_BOUND_MS) != WAIT_OBJECT_0) {
-        print_error("the app was not restarted within %u ms of the installer's death\n", RESTART_BOUND_MS);
-        fail();
-    }
-    sd_sweep(500);
-    expect_genuine_restart(&s);
+    kill_installer_expect_genuine_restart(&s);
 }
 
 /* The store says the installer's session is gone (its slot freed, as a process that found the
@@ -270,12 +277,7 @@ static void freed_slot_does_not_stop_the_safeguard(void **state)
     (void)state;
     struct scene s;
     set_scene(&s, L"freed");
-    HANDLE shut = it_event(L"shut");
-    ResetEvent(shut);
-    running_installer = IT_SPAWN(L"installer", NULL, L"\"%ls\"", s.file);
-    IT_WAIT_EVENT(shut, running_installer);
-    CloseHandle(shut);
-    SD_WAIT_EXIT(s.app, 5000);
+    installer_shuts_down(&s);
     HANDLE ss;
     uint32_t slot;
     struct rm_store *st = slot_of(GetProcessId(running_installer), &ss, &slot);
@@ -286,16 +288,7 @@ static void freed_slot_does_not_stop_the_safeguard(void **state)
     UnmapViewOfFile(st);
     CloseHandle(ss);
     Sleep(2 * RM_GUARD_POLL_MS); /* two of the watcher's looks at the session */
-    ResetEvent(s.ready);
-    HANDLE victim = running_installer;
-    running_installer = NULL;
-    IT_KILL(victim);
-    if (WaitForSingleObject(s.ready, RESTART_BOUND_MS) != WAIT_OBJECT_0) {
-        print_error("the app was not restarted within %u ms of the installer's death\n", RESTART_BOUND_MS);
-        fail();
-    }
-    sd_sweep(500);
-    expect_genuine_restart(&s);
+    kill_installer_expect_genuine_restart(&s);
 }
 
 /* Two services of names of one length: the first holds the file and is stopped; the attacker

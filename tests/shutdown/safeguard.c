@@ -52,14 +52,7 @@ static HANDLE running_installer, watcher;
 
 static int teardown(void **state)
 {
-    /* A test that failed with its installer alive: killing it may restart the app, so look
-     * for the copy a little longer than usual. */
-    if (running_installer) {
-        TerminateProcess(running_installer, 0xdead);
-        WaitForSingleObject(running_installer, 10000);
-        running_installer = NULL;
-        sd_sweep(2000);
-    }
+    sd_kill_installer(&running_installer);
     /* A watcher still waiting on a session that is about to end would leave by itself; it is
      * ended here so that no run leaves one behind. */
     if (watcher) {

@@ -164,6 +164,16 @@ void sd_sweep(DWORD settle_ms)
     sweep_once();
 }
 
+void sd_kill_installer(HANDLE *installer)
+{
+    if (!*installer)
+        return;
+    TerminateProcess(*installer, 0xdead);
+    WaitForSingleObject(*installer, 10000);
+    *installer = NULL;
+    sd_sweep(2000);
+}
+
 /* ---- logs ------------------------------------------------------------------------------------------- */
 
 /* The whole log, NUL-terminated (malloc'd), or NULL. */

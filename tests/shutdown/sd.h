@@ -66,6 +66,9 @@ HANDLE sd_launch_(const WCHAR *exe, const WCHAR *cwd, DWORD flags, HANDLE *ready
 void sd_watch_log(const WCHAR *log);
 /* The same sweep, now; for `settle_ms` it keeps looking for copies still being started. */
 void sd_sweep(DWORD settle_ms);
+/* Teardown of a test that failed with its installer child alive: kills it (*installer becomes
+ * NULL) and, since its safeguard may restart the app, sweeps a little longer than usual. */
+void sd_kill_installer(HANDLE *installer);
 
 /* ---- logs ---------------------------------------------------------------------------------- */
 
