@@ -95,19 +95,16 @@ void rm_guard_main(const WCHAR *args)
     rm_session_mark_guard_ready(h);
     /* Only the owner's word counts: its death, or its mark that it ended the session. What the
      * store says (a slot freed, reused, or rewritten) decides nothing here. */
-    while (!rm_handoff_ended(&handoff)) {
-        if (rm_sys.WaitForSingleObject(owner, RM_GUARD_POLL_MS) != WAIT_OBJECT_0)
-            continue;
-        /* The installer died with the session open: restart what it stopped. */
-        if (!rm_handoff_ended(&handoff)) {
-            struct rm_progress none = {0};
-            err = rm_restart_adopt(h, &handoff);
-            if (err)
-                rm_trace("safeguard: the owner's plans were not all readable (error %lu)", err);
-            err = rm_restart_session(h, RM_SESSION_ORPHANED, &none, NULL);
-            rm_trace("safeguard: restart after the owner died: %lu", err);
-        }
-        break;
+    while (!rm_handoff_ended(&handoff) && rm_sys.WaitForSingleObject(owner, RM_GUARD_POLL_MS) != WAIT_OBJECT_0)
+        ;
+    /* Not ended: the installer died with the session open. Restart what it stopped. */
+    if (!rm_handoff_ended(&handoff)) {
+        struct rm_progress none = {0};
+        err = rm_restart_adopt(h, &handoff);
+        if (err)
+            rm_trace("safeguard: the owner's plans were not all readable (error %lu)", err);
+        err = rm_restart_session(h, RM_SESSION_ORPHANED, &none, NULL);
+        rm_trace("safeguard: restart after the owner died: %lu", err);
     }
     rm_handoff_close(&handoff);
     RmEndSession(h);
